@@ -1,0 +1,437 @@
+/*
+ * text.c - UTF-8, folding and the one tokenizer everything shares.
+ *
+ * Folding is deliberately small and table-driven: ASCII, Latin-1, Latin
+ * Extended-A (enough for the diacritics of European names: Zelenskyy /
+ * Zelenskiy / Zelenskij, Erdoğan / Erdogan), basic Greek and Cyrillic
+ * lower-casing, and typographic quotes and dashes. Anything else keeps its
+ * bytes, which is still correct for matching, only not folded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+uint64_t text_hash64_continue(uint64_t h, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t text_hash64(const void *buf, size_t len)
+{
+    return text_hash64_continue(0xcbf29ce484222325ULL, buf, len);
+}
+
+int text_utf8_valid(const char *buf, size_t len, size_t *bad_at)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp, min;
+
+        if (c == 0)
+            goto bad;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0) {
+            n = 2; cp = c & 0x1f; min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 3; cp = c & 0x0f; min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 4; cp = c & 0x07; min = 0x10000;
+        } else {
+            goto bad;
+        }
+        if (i + n > len)
+            goto bad;
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                goto bad;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            goto bad;
+        i += n;
+    }
+    return 1;
+bad:
+    if (bad_at)
+        *bad_at = i;
+    return 0;
+}
+
+uint32_t text_utf8_decode(const char *str, size_t len, size_t *n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned char c = s[0];
+    size_t need;
+    uint32_t cp;
+
+    if (c < 0x80) {
+        *n = 1;
+        return c;
+    }
+    if ((c & 0xe0) == 0xc0) {
+        need = 2; cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        need = 3; cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        need = 4; cp = c & 0x07;
+    } else {
+        *n = 1;
+        return 0xfffd;
+    }
+    if (need > len) {
+        *n = 1;
+        return 0xfffd;
+    }
+    for (size_t k = 1; k < need; k++) {
+        if ((s[k] & 0xc0) != 0x80) {
+            *n = 1;
+            return 0xfffd;
+        }
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    *n = need;
+    return cp;
+}
+
+/* U+00C0..U+00FF and U+0100..U+017F folded to ASCII; '?' marks the
+ * few that fold to two letters or are not letters at all. */
+static const char latin1_fold[64 + 1] =
+    "aaaaaa?ceeeeiiiidnooooo?ouuuuy??aaaaaa?ceeeeiiiidnooooo?ouuuuy?y";
+static const char latin_ext_a_fold[128 + 1] =
+    "aaaaaaccccccccdd" "ddeeeeeeeeeegggg" "gggghhhhiiiiiiii" "ii??jjkkklllllll"
+    "lllnnnnnnnnnoooo" "oo??rrrrrrssssss" "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs";
+
+static int is_upper_cp(uint32_t cp)
+{
+    if (cp < 0x80)
+        return cp >= 'A' && cp <= 'Z';
+    if (cp >= 0xc0 && cp <= 0xde)
+        return cp != 0xd7;
+    if (cp >= 0x100 && cp <= 0x17f) {
+        if (cp == 0x131 || cp == 0x138 || cp == 0x149 || cp == 0x17f)
+            return 0;
+        if (cp == 0x178)
+            return 1;
+        if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e))
+            return cp & 1;
+        return !(cp & 1);
+    }
+    if (cp >= 0x391 && cp <= 0x3a9)
+        return 1;
+    if (cp >= 0x400 && cp <= 0x42f)
+        return 1;
+    return 0;
+}
+
+int text_is_word_cp(uint32_t cp)
+{
+    if (cp < 0x80)
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+               (cp >= '0' && cp <= '9');
+    if (cp < 0xc0)
+        return 0;                       /* Latin-1 punctuation and symbols */
+    if (cp == 0xd7 || cp == 0xf7)
+        return 0;                       /* multiplication, division signs */
+    if (cp >= 0x2b0 && cp <= 0x2ff)
+        return 0;                       /* modifier letters: apostrophes */
+    if (cp >= 0x2000 && cp <= 0x2bff)
+        return 0;                       /* punctuation, currency, symbols */
+    if (cp >= 0x3000 && cp <= 0x303f)
+        return 0;                       /* CJK punctuation */
+    if (cp >= 0xfe30 && cp <= 0xfe6f)
+        return 0;
+    if (cp >= 0xff00 && cp <= 0xff0f)
+        return 0;
+    if (cp >= 0xfff0 && cp <= 0xffff)
+        return 0;                       /* specials, U+FFFD */
+    if (cp >= 0x1f000 && cp <= 0x1faff)
+        return 0;                       /* emoji and pictographs */
+    if (cp >= 0xe000 && cp <= 0xf8ff)
+        return 0;                       /* private use */
+    return 1;
+}
+
+static size_t put_utf8(uint32_t cp, char out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+size_t text_fold_cp(uint32_t cp, char out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (char)((cp >= 'A' && cp <= 'Z') ? cp + 32 : cp);
+        return 1;
+    }
+    if (cp >= 0xc0 && cp <= 0xff) {
+        switch (cp) {
+        case 0xc6: case 0xe6: out[0] = 'a'; out[1] = 'e'; return 2;
+        case 0xde: case 0xfe: out[0] = 't'; out[1] = 'h'; return 2;
+        case 0xdf: out[0] = 's'; out[1] = 's'; return 2;
+        case 0xd7: case 0xf7: return put_utf8(cp, out);
+        default: out[0] = latin1_fold[cp - 0xc0]; return 1;
+        }
+    }
+    if (cp >= 0x100 && cp <= 0x17f) {
+        switch (cp) {
+        case 0x132: case 0x133: out[0] = 'i'; out[1] = 'j'; return 2;
+        case 0x152: case 0x153: out[0] = 'o'; out[1] = 'e'; return 2;
+        default: out[0] = latin_ext_a_fold[cp - 0x100]; return 1;
+        }
+    }
+    if (cp >= 0x300 && cp <= 0x36f)
+        return 0;                       /* combining marks vanish */
+    switch (cp) {
+    case 0x2018: case 0x2019: case 0x201a: case 0x201b: case 0x2032: case 0x2bc:
+        out[0] = '\''; return 1;
+    case 0x201c: case 0x201d: case 0x201e: case 0x201f: case 0x2033:
+        out[0] = '"'; return 1;
+    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
+    case 0x2015: case 0x2212:
+        out[0] = '-'; return 1;
+    case 0xa0:
+        out[0] = ' '; return 1;
+    }
+    if (cp >= 0x391 && cp <= 0x3a9 && cp != 0x3a2)
+        return put_utf8(cp + 0x20, out);
+    if (cp >= 0x410 && cp <= 0x42f)
+        return put_utf8(cp + 0x20, out);
+    if (cp >= 0x400 && cp <= 0x40f)
+        return put_utf8(cp + 0x50, out);
+    return put_utf8(cp, out);
+}
+
+static int is_apostrophe(uint32_t cp)
+{
+    return cp == '\'' || cp == 0x2019 || cp == 0x2018 || cp == 0x2bc || cp == 0x2032;
+}
+
+static int is_hyphen(uint32_t cp)
+{
+    return cp == '-' || (cp >= 0x2010 && cp <= 0x2013);
+}
+
+static int is_quote(uint32_t cp)
+{
+    return cp == '"' || cp == 0x201c || cp == 0x201d || cp == 0x201e ||
+           cp == 0xab || cp == 0xbb;
+}
+
+static int is_space(uint32_t cp)
+{
+    return cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == 0xa0 ||
+           cp == '\v' || cp == '\f' || (cp >= 0x2000 && cp <= 0x200b) ||
+           cp == 0x202f || cp == 0x3000;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * elem);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+void text_tokens_free(struct tokens *t)
+{
+    free(t->toks);
+    free(t->norm);
+    memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Gap flags: what separates a token from the previous one decides whether
+ * a multi-word name may span it. Whitespace and apostrophes do not break;
+ * a lone hyphen or a lone dot between word characters joins ("al-Shabaab",
+ * "U.S."); any other punctuation breaks; a sentence ends at . ! ? followed
+ * by whitespace or a quote, a paragraph at a newline.
+ */
+struct gap {
+    int has_space, has_newline, has_break, has_end, has_quote;
+    int hyphens, dots, other;
+};
+
+int text_tokenize(const char *text, size_t len, struct tokens *out)
+{
+    struct gap gap;
+    size_t i = 0;
+    int first = 1;
+
+    out->n = 0;
+    out->norm_len = 0;
+    out->paragraphs = len ? 1 : 0;
+    out->sentences = 0;
+    memset(&gap, 0, sizeof(gap));
+
+    while (i < len) {
+        size_t n;
+        uint32_t cp = text_utf8_decode(text + i, len - i, &n);
+
+        if (!text_is_word_cp(cp)) {
+            if (is_space(cp)) {
+                gap.has_space = 1;
+                if (cp == '\n')
+                    gap.has_newline = 1;
+            } else if (is_hyphen(cp)) {
+                gap.hyphens++;
+            } else if (cp == '.') {
+                gap.dots++;
+                gap.has_end = 1;
+            } else if (cp == '!' || cp == '?') {
+                gap.has_end = 1;
+                gap.other++;
+            } else if (is_apostrophe(cp)) {
+                /* neither joins nor breaks */
+            } else {
+                if (is_quote(cp))
+                    gap.has_quote = 1;
+                gap.other++;
+            }
+            i += n;
+            continue;
+        }
+
+        /* A word starts at i. */
+        size_t start = i;
+        size_t end = i;
+        int letters = 0, uppers = 0, digits = 0, nonascii = 0, cap_first = -1;
+
+        if (grow((void **)&out->toks, &out->cap, out->n + 1, sizeof(struct token)) < 0)
+            goto oom;
+        struct token *tok = &out->toks[out->n];
+        tok->norm_off = (uint32_t)out->norm_len;
+        tok->flags = 0;
+
+        while (end < len) {
+            size_t m;
+            uint32_t c = text_utf8_decode(text + end, len - end, &m);
+            if (!text_is_word_cp(c)) {
+                /* A possessive 's ends the word and is dropped. */
+                if (is_apostrophe(c) && end + m < len &&
+                    (text[end + m] == 's' || text[end + m] == 'S')) {
+                    size_t after = end + m + 1;
+                    size_t k;
+                    if (after >= len ||
+                        !text_is_word_cp(text_utf8_decode(text + after, len - after, &k))) {
+                        tok->flags |= TOK_POSS;
+                        tok->off = (uint32_t)start;
+                        tok->len = (uint32_t)(end - start);
+                        end = after;
+                        goto word_done;
+                    }
+                }
+                break;
+            }
+            char f[4];
+            size_t fl = text_fold_cp(c, f);
+            if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + fl + 1, 1) < 0)
+                goto oom;
+            memcpy(out->norm + out->norm_len, f, fl);
+            out->norm_len += fl;
+            if (c >= '0' && c <= '9') {
+                digits++;
+            } else if (!(c >= 0x300 && c <= 0x36f)) {
+                letters++;
+                if (is_upper_cp(c))
+                    uppers++;
+                if (cap_first < 0)
+                    cap_first = is_upper_cp(c);
+            }
+            if (c >= 0x80)
+                nonascii = 1;
+            end += m;
+        }
+        tok->off = (uint32_t)start;
+        tok->len = (uint32_t)(end - start);
+word_done:
+        {
+            size_t nl = out->norm_len - tok->norm_off;
+            if (nl > 0xffff) {           /* pathological "word": truncate its form */
+                out->norm_len = tok->norm_off + 0xffff;
+                nl = 0xffff;
+            }
+            tok->norm_len = (uint16_t)nl;
+            if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + 1, 1) < 0)
+                goto oom;
+            out->norm[out->norm_len++] = '\0';
+            tok->hash = text_hash64(out->norm + tok->norm_off, nl);
+        }
+        if (cap_first == 1)
+            tok->flags |= TOK_CAP;
+        if (letters >= 2 && uppers == letters)
+            tok->flags |= TOK_UPPER;
+        if (digits)
+            tok->flags |= TOK_DIGIT;
+        if (nonascii)
+            tok->flags |= TOK_NONASCII;
+
+        if (first) {
+            tok->flags |= TOK_SENT_START | TOK_PARA_START | TOK_BREAK;
+            out->sentences++;
+        } else {
+            int joined = !gap.has_space && !gap.other &&
+                         ((gap.hyphens == 1 && gap.dots == 0) ||
+                          (gap.dots == 1 && gap.hyphens == 0));
+            if (gap.has_newline) {
+                tok->flags |= TOK_PARA_START | TOK_SENT_START | TOK_BREAK;
+                out->paragraphs++;
+                out->sentences++;
+            } else if (gap.has_end && !joined) {
+                tok->flags |= TOK_SENT_START | TOK_BREAK;
+                out->sentences++;
+            } else if (gap.other || (gap.hyphens && !joined) || gap.dots > 1) {
+                tok->flags |= TOK_BREAK;
+            }
+            if (joined && gap.hyphens)
+                tok->flags |= TOK_HYPHEN;
+        }
+        if (gap.has_quote)
+            tok->flags |= TOK_QUOTE;
+        first = 0;
+        memset(&gap, 0, sizeof(gap));
+        out->n++;
+        i = end;
+    }
+    return 0;
+oom:
+    text_tokens_free(out);
+    return -1;
+}
