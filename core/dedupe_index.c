@@ -1,0 +1,306 @@
+/*
+ * dedupe_index.c - ring of remembered fingerprints with LSH band chains
+ * and an id chain; see dedupe_index.h for the layout and its invariants.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedupe_index.h"
+
+#define NCHAIN   (MINHASH_BANDS + 1)
+#define ID_CHAIN MINHASH_BANDS
+#define ID_PROBE_LIMIT 64
+
+struct dedupe_index {
+    size_t cap;
+    struct dedupe_entry *ent;   /* cap slots; seq s lives in slot s % cap */
+    uint32_t *next;             /* cap * NCHAIN links, per slot contiguous */
+    uint32_t *heads;            /* NCHAIN * hsize links, 0 = empty */
+    size_t hsize;
+    char *arena;                /* ids, a byte ring in entry order */
+    size_t asize;
+    size_t ahead;
+    uint64_t next_seq;          /* the next entry's seq; seqs start at 1 */
+    size_t count;               /* live entries: seqs [next_seq-count, next_seq) */
+    uint64_t evictions;
+    dedupe_evict_fn on_evict;
+    void *opaque;
+};
+
+static size_t heads_for(size_t cap)
+{
+    /* About two entries per bucket: chains stay short, heads stay small. */
+    size_t h = 16;
+    while (h < cap / 2)
+        h <<= 1;
+    return h;
+}
+
+size_t dedupe_index_bytes_for(size_t cap, size_t arena_bytes)
+{
+    return cap * (sizeof(struct dedupe_entry) + NCHAIN * sizeof(uint32_t)) +
+           NCHAIN * heads_for(cap) * sizeof(uint32_t) + arena_bytes;
+}
+
+struct dedupe_index *dedupe_index_new(size_t cap, size_t arena_bytes,
+                                      dedupe_evict_fn on_evict, void *opaque)
+{
+    if (cap < 1 || cap > UINT32_MAX / 2 || arena_bytes < 1024 || arena_bytes > UINT32_MAX)
+        return NULL;
+    struct dedupe_index *idx = calloc(1, sizeof(*idx));
+    if (!idx)
+        return NULL;
+    idx->cap = cap;
+    idx->hsize = heads_for(cap);
+    idx->asize = arena_bytes;
+    idx->next_seq = 1;
+    idx->on_evict = on_evict;
+    idx->opaque = opaque;
+    /* calloc: large blocks come from mmap, so untouched parts cost nothing
+     * until the ring fills. */
+    idx->ent = calloc(cap, sizeof(*idx->ent));
+    idx->next = calloc(cap * NCHAIN, sizeof(uint32_t));
+    idx->heads = calloc(NCHAIN * idx->hsize, sizeof(uint32_t));
+    idx->arena = malloc(arena_bytes);
+    if (!idx->ent || !idx->next || !idx->heads || !idx->arena) {
+        dedupe_index_free(idx);
+        return NULL;
+    }
+    return idx;
+}
+
+void dedupe_index_free(struct dedupe_index *idx)
+{
+    if (!idx)
+        return;
+    free(idx->ent);
+    free(idx->next);
+    free(idx->heads);
+    free(idx->arena);
+    free(idx);
+}
+
+size_t dedupe_index_bytes(const struct dedupe_index *idx)
+{
+    return dedupe_index_bytes_for(idx->cap, idx->asize);
+}
+
+size_t dedupe_index_count(const struct dedupe_index *idx) { return idx->count; }
+size_t dedupe_index_capacity(const struct dedupe_index *idx) { return idx->cap; }
+uint64_t dedupe_index_evictions(const struct dedupe_index *idx) { return idx->evictions; }
+
+uint64_t dedupe_index_id_hash(const char *id, size_t len)
+{
+    return text_hash64(id, len);
+}
+
+/* The live seq whose low 32 bits are link, or 0. */
+static uint64_t resolve(const struct dedupe_index *idx, uint32_t link)
+{
+    uint32_t d = (uint32_t)idx->next_seq - link;
+    if (d == 0 || d > idx->count)
+        return 0;
+    return idx->next_seq - d;
+}
+
+static struct dedupe_entry *slot_of(const struct dedupe_index *idx, uint64_t seq)
+{
+    return &idx->ent[seq % idx->cap];
+}
+
+struct dedupe_entry *dedupe_index_get(const struct dedupe_index *idx, uint64_t seq)
+{
+    if (seq >= idx->next_seq || seq < idx->next_seq - idx->count)
+        return NULL;
+    return slot_of(idx, seq);
+}
+
+uint64_t dedupe_index_seq_of(const struct dedupe_index *idx, const struct dedupe_entry *e)
+{
+    uint64_t tail = idx->next_seq - idx->count;
+    size_t slot = (size_t)(e - idx->ent);
+    size_t tslot = (size_t)(tail % idx->cap);
+    return tail + (slot + idx->cap - tslot) % idx->cap;
+}
+
+struct dedupe_entry *dedupe_index_root(const struct dedupe_index *idx,
+                                       const struct dedupe_entry *e)
+{
+    uint64_t seq = resolve(idx, e->root);
+    return seq ? slot_of(idx, seq) : NULL;
+}
+
+void dedupe_index_set_root(struct dedupe_index *idx, struct dedupe_entry *e,
+                           const struct dedupe_entry *root)
+{
+    e->root = (uint32_t)dedupe_index_seq_of(idx, root);
+}
+
+const char *dedupe_entry_id(const struct dedupe_index *idx, const struct dedupe_entry *e)
+{
+    return idx->arena + e->aoff;
+}
+
+const char *dedupe_entry_cluster(const struct dedupe_index *idx,
+                                 const struct dedupe_entry *e, size_t *len)
+{
+    if (e->cl_len) {
+        *len = e->cl_len;
+        return idx->arena + e->aoff + e->id_len;
+    }
+    *len = e->id_len;
+    return idx->arena + e->aoff;
+}
+
+static size_t band_bucket(const struct dedupe_index *idx, unsigned band, uint32_t v)
+{
+    return (size_t)(minhash_mix64(((uint64_t)band << 32) | v) & (idx->hsize - 1));
+}
+
+static void evict_oldest(struct dedupe_index *idx)
+{
+    struct dedupe_entry *e = slot_of(idx, idx->next_seq - idx->count);
+    if (idx->on_evict)
+        idx->on_evict(idx->opaque, idx, e);
+    idx->count--;
+    idx->evictions++;
+}
+
+/* Finds len contiguous bytes in the string ring, evicting the oldest
+ * entries until they fit. Live strings are [tail, ahead) or, wrapped,
+ * [tail, end) + [0, ahead); the strict comparisons keep ahead != tail while
+ * strings are live, so the two cases never look alike. */
+static size_t arena_alloc(struct dedupe_index *idx, size_t len)
+{
+    for (;;) {
+        if (idx->count == 0) {
+            idx->ahead = 0;
+            return 0;
+        }
+        size_t tail = slot_of(idx, idx->next_seq - idx->count)->aoff;
+        if (idx->ahead >= tail) {
+            if (idx->asize - idx->ahead >= len)
+                return idx->ahead;
+            if (len < tail)
+                return 0;                 /* wrap; the end stays unused */
+        } else if (tail - idx->ahead > len) {
+            return idx->ahead;
+        }
+        evict_oldest(idx);
+    }
+}
+
+uint64_t dedupe_index_insert(struct dedupe_index *idx, const struct minhash *mh,
+                             int64_t event_ms, const char *id, size_t idlen,
+                             const char *cluster, size_t cllen,
+                             uint64_t root, uint32_t size)
+{
+    if (idlen > UINT16_MAX || cllen > UINT16_MAX || idlen + cllen > idx->asize / 2)
+        return 0;
+    if (idx->count == idx->cap)
+        evict_oldest(idx);
+    size_t off = arena_alloc(idx, idlen + cllen);
+    if (idlen)
+        memcpy(idx->arena + off, id, idlen);
+    if (cllen)
+        memcpy(idx->arena + off + idlen, cluster, cllen);
+    idx->ahead = off + idlen + cllen;
+
+    uint64_t seq = idx->next_seq;
+    size_t slot = (size_t)(seq % idx->cap);
+    struct dedupe_entry *e = &idx->ent[slot];
+    memset(e, 0, sizeof(*e));
+    e->event_ms = event_ms;
+    e->body_hash = mh->body_hash;
+    e->aoff = (uint32_t)off;
+    e->id_len = (uint16_t)idlen;
+    e->cl_len = (uint16_t)cllen;
+    e->nshingles = mh->nshingles > UINT16_MAX ? UINT16_MAX : (uint16_t)mh->nshingles;
+    memcpy(e->sig, mh->sig, sizeof(e->sig));
+    if (cllen && root) {
+        e->root = (uint32_t)root;
+        e->size = size;
+    } else {
+        e->root = (uint32_t)seq;
+        e->size = size ? size : 1;
+    }
+
+    uint32_t *nx = &idx->next[slot * NCHAIN];
+    for (unsigned j = 0; j < MINHASH_BANDS; j++) {
+        uint32_t *h = &idx->heads[j * idx->hsize + band_bucket(idx, j, mh->bands[j])];
+        nx[j] = *h;
+        *h = (uint32_t)seq;
+    }
+    nx[ID_CHAIN] = 0;
+    if (idlen) {
+        uint64_t ih = dedupe_index_id_hash(id, idlen);
+        e->id_hash = (uint32_t)(ih >> 32) | 1;
+        uint32_t *h = &idx->heads[ID_CHAIN * idx->hsize + (ih & (idx->hsize - 1))];
+        nx[ID_CHAIN] = *h;
+        *h = (uint32_t)seq;
+    }
+    idx->next_seq++;
+    idx->count++;
+    return seq;
+}
+
+static int seen(const uint64_t *out, size_t n, uint64_t seq)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[i] == seq)
+            return 1;
+    return 0;
+}
+
+size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minhash *mh,
+                               unsigned probe_limit, uint64_t *out, size_t max)
+{
+    size_t n = 0;
+    for (unsigned j = 0; j < MINHASH_BANDS && n < max; j++) {
+        uint32_t link = idx->heads[j * idx->hsize + band_bucket(idx, j, mh->bands[j])];
+        unsigned want = minhash_nibble(mh->sig, j);
+        uint64_t prev = UINT64_MAX;
+        for (unsigned steps = 0; steps < probe_limit && n < max; steps++) {
+            uint64_t seq = resolve(idx, link);
+            if (!seq || seq >= prev)      /* evicted, or a stale link */
+                break;
+            prev = seq;
+            const struct dedupe_entry *e = slot_of(idx, seq);
+            /* The residue of the band's bin must agree: a cheap filter for
+             * entries that only share the bucket. */
+            if (minhash_nibble(e->sig, j) == want && !(e->flags & DEDUPE_ENTRY_DEAD) &&
+                !seen(out, n, seq))
+                out[n++] = seq;
+            link = idx->next[(seq % idx->cap) * NCHAIN + j];
+        }
+    }
+    return n;
+}
+
+uint64_t dedupe_index_find_id(const struct dedupe_index *idx, const char *id, size_t len)
+{
+    if (!len)
+        return 0;
+    uint64_t ih = dedupe_index_id_hash(id, len);
+    uint32_t check = (uint32_t)(ih >> 32) | 1;
+    uint32_t link = idx->heads[ID_CHAIN * idx->hsize + (ih & (idx->hsize - 1))];
+    uint64_t prev = UINT64_MAX;
+    for (unsigned steps = 0; steps < ID_PROBE_LIMIT; steps++) {
+        uint64_t seq = resolve(idx, link);
+        if (!seq || seq >= prev)
+            break;
+        prev = seq;
+        const struct dedupe_entry *e = slot_of(idx, seq);
+        if (e->id_hash == check && e->id_len == len && !(e->flags & DEDUPE_ENTRY_DEAD) &&
+            memcmp(idx->arena + e->aoff, id, len) == 0)
+            return seq;
+        link = idx->next[(seq % idx->cap) * NCHAIN + ID_CHAIN];
+    }
+    return 0;
+}
+
+void dedupe_index_expire(struct dedupe_index *idx, int64_t cutoff_ms)
+{
+    while (idx->count && slot_of(idx, idx->next_seq - idx->count)->event_ms < cutoff_ms)
+        evict_oldest(idx);
+}
