@@ -10,9 +10,11 @@
 #include "processor.h"
 
 extern const struct processor_ops clean_processor;
+extern const struct processor_ops topics_processor;
 
 const struct processor_ops *const processor_registry[] = {
     &clean_processor,
+    &topics_processor,
     NULL,
 };
 
