@@ -171,3 +171,24 @@ const char *record_entity_type_name(enum entity_type t)
     default: return "person";
     }
 }
+
+int record_make_id(struct record *rec)
+{
+    char id[24];
+
+    if (record_analyze(rec) < 0)
+        return -1;
+    /* A hash of the folded words: the same article scraped twice with
+     * other spacing or quotes gets the same id. */
+    const struct tokens *t = &rec->body_toks;
+    uint64_t h = text_hash64("", 0);
+    for (size_t i = 0; i < t->n; i++) {
+        h = text_hash64_continue(h, text_token_norm(t, i), t->toks[i].norm_len);
+        h = text_hash64_continue(h, " ", 1);
+    }
+    snprintf(id, sizeof(id), "ws-%016llx", (unsigned long long)h);
+    if (record_set(&rec->id, id, (size_t)-1) < 0)
+        return -1;
+    rec->id_generated = 1;
+    return 0;
+}

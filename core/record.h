@@ -131,6 +131,10 @@ void record_text_changed(struct record *rec);
 struct entity *record_add_entity(struct record *rec);
 struct topic_hit *record_add_topic(struct record *rec);
 
+/* Sets id to "ws-" + a stable 64-bit hash of the body's folded words
+ * (used when the input has no id). 0 / -1. */
+int record_make_id(struct record *rec);
+
 /* Marks the record rejected with a reason code and a message. */
 void record_reject(struct record *rec, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

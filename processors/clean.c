@@ -1,0 +1,520 @@
+/*
+ * clean.c - the first processor: makes a scraped article fit to analyse.
+ *
+ * Removes site boilerplate line by line (patterns in a file, reloadable),
+ * folds whitespace while keeping paragraphs, parses the wire dateline
+ * ("KYIV, June 2 (Reuters) -") and agency credits ("(AFP)", "— AP"), fills
+ * a missing headline with the first sentence and a missing id with a hash
+ * of the cleaned words. The output body keeps the original characters:
+ * quote and dash folding happens only in the token stream.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "processor.h"
+
+struct clean_conf {
+    char *boilerplate;          /* pattern file */
+    struct conf_list agencies;  /* credits recognised at the end of a story */
+    int64_t headline_max;
+    int parse_dateline;
+};
+
+static const struct conf_key clean_keys[] = {
+    {"boilerplate", CONF_PATH, "boilerplate.conf", offsetof(struct clean_conf, boilerplate),
+     "file of boilerplate patterns: 'drop REGEX' removes a matching line, "
+     "'cut REGEX' removes it and everything after"},
+    {"agencies", CONF_LIST,
+     "Reuters, AP, AFP, Associated Press, Agence France-Presse, dpa, ANSA, EFE, Xinhua, "
+     "TASS, Ukrinform, Anadolu, Kyodo, Yonhap, PTI, Bloomberg, UPI",
+     offsetof(struct clean_conf, agencies),
+     "agency names recognised in datelines and trailing credits"},
+    {"headline_max", CONF_INT, "200", offsetof(struct clean_conf, headline_max),
+     "longest headline taken from the first sentence, in bytes"},
+    {"parse_dateline", CONF_BOOL, "true", offsetof(struct clean_conf, parse_dateline),
+     "recognise 'PLACE, Month D (Agency) -' at the start of the body"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+struct rule {
+    regex_t re;
+    int cut;                    /* 1: remove the rest of the article too */
+};
+
+struct rules {
+    struct rule *v;
+    size_t n;
+};
+
+struct clean {
+    const struct clean_conf *conf;
+    struct rules *rules;
+    uint64_t lines_dropped, cuts, datelines, credits, headlines_made, ids_made;
+};
+
+static void rules_free(struct rules *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        regfree(&r->v[i].re);
+    free(r->v);
+    free(r);
+}
+
+static struct rules *rules_load(const char *path, char *err, size_t errlen)
+{
+    struct rules *r = calloc(1, sizeof(*r));
+    FILE *fp = fopen(path, "r");
+    char line[2048];
+    int lineno = 0;
+
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    while (fgets(line, sizeof(line), fp)) {
+        lineno++;
+        char *s = line;
+        size_t len = strlen(s);
+        while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+            s[--len] = '\0';
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s || *s == '#')
+            continue;
+        int cut;
+        if (strncmp(s, "drop", 4) == 0 && isspace((unsigned char)s[4]))
+            cut = 0;
+        else if (strncmp(s, "cut", 3) == 0 && isspace((unsigned char)s[3]))
+            cut = 1;
+        else {
+            snprintf(err, errlen, "%s:%d: expected 'drop REGEX' or 'cut REGEX'", path, lineno);
+            goto fail;
+        }
+        s += cut ? 3 : 4;
+        while (isspace((unsigned char)*s))
+            s++;
+        struct rule *nv = realloc(r->v, (r->n + 1) * sizeof(*nv));
+        if (!nv) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        r->v = nv;
+        int rc = regcomp(&r->v[r->n].re, s, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+        if (rc != 0) {
+            char why[128];
+            regerror(rc, &r->v[r->n].re, why, sizeof(why));
+            snprintf(err, errlen, "%s:%d: bad pattern: %s", path, lineno, why);
+            goto fail;
+        }
+        r->v[r->n].cut = cut;
+        r->n++;
+    }
+    fclose(fp);
+    return r;
+fail:
+    if (fp)
+        fclose(fp);
+    rules_free(r);
+    return NULL;
+}
+
+static int clean_init(void **state, const void *conf, const struct processor_env *env,
+                      char *err, size_t errlen)
+{
+    const struct clean_conf *c = conf;
+    struct clean *cl = calloc(1, sizeof(*cl));
+    if (!cl) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cl->conf = c;
+    if (c->boilerplate && *c->boilerplate &&
+        !(cl->rules = rules_load(c->boilerplate, err, errlen))) {
+        free(cl);
+        return -1;
+    }
+    if (!cl->rules && !(cl->rules = calloc(1, sizeof(*cl->rules)))) {
+        snprintf(err, errlen, "out of memory");
+        free(cl);
+        return -1;
+    }
+    *state = cl;
+    return 0;
+}
+
+static int clean_reload(void *state, char *err, size_t errlen)
+{
+    struct clean *cl = state;
+    if (!cl->conf->boilerplate || !*cl->conf->boilerplate)
+        return 0;
+    struct rules *r = rules_load(cl->conf->boilerplate, err, errlen);
+    if (!r)
+        return -1;
+    rules_free(cl->rules);
+    cl->rules = r;
+    return 0;
+}
+
+static void clean_destroy(void *state)
+{
+    struct clean *cl = state;
+    if (!cl)
+        return;
+    rules_free(cl->rules);
+    free(cl);
+}
+
+/* Growable output buffer. */
+struct buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void buf_put(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 256;
+        while (ncap < b->len + n + 1)
+            ncap *= 2;
+        char *np = realloc(b->p, ncap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* Horizontal white space, including the no-break and thin spaces scraped
+ * pages are full of. Returns its byte length at s, 0 if none. */
+static size_t hspace_len(const char *s, size_t avail)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f')
+        return 1;
+    if (avail >= 2 && c == 0xc2 && (unsigned char)s[1] == 0xa0)
+        return 2;
+    if (avail >= 3 && c == 0xe2 && (unsigned char)s[1] == 0x80 &&
+        (((unsigned char)s[2] >= 0x80 && (unsigned char)s[2] <= 0x8b) ||
+         (unsigned char)s[2] == 0xaf))
+        return 3;
+    return 0;
+}
+
+/* Copies one line with its white space folded to single spaces and trimmed. */
+static size_t fold_line(const char *s, size_t n, char *out)
+{
+    size_t o = 0, i = 0;
+    int pending = 0;
+    while (i < n) {
+        size_t h = hspace_len(s + i, n - i);
+        if (h) {
+            pending = o > 0;
+            i += h;
+            continue;
+        }
+        if (pending) {
+            out[o++] = ' ';
+            pending = 0;
+        }
+        out[o++] = s[i++];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int matches_rule(const struct rules *r, const char *line, int *cut)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (regexec(&r->v[i].re, line, 0, NULL, 0) == 0) {
+            *cut = r->v[i].cut;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int is_agency(const struct clean_conf *c, const char *s, size_t n)
+{
+    for (size_t i = 0; i < c->agencies.n; i++)
+        if (strlen(c->agencies.items[i]) == n && strncasecmp(c->agencies.items[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A trailing credit line: "(AFP)", "— AP", "-- Reuters". */
+static int credit_line(const struct clean_conf *c, const char *s, size_t n, const char **ag,
+                       size_t *agn)
+{
+    while (n && (strchr("-( ", *s) || (unsigned char)*s == 0xe2)) {
+        if ((unsigned char)*s == 0xe2 && n >= 3) {      /* – or — */
+            s += 3;
+            n -= 3;
+        } else {
+            s++;
+            n--;
+        }
+    }
+    while (n && (s[n - 1] == ')' || s[n - 1] == ' ' || s[n - 1] == '.'))
+        n--;
+    if (n && is_agency(c, s, n)) {
+        *ag = s;
+        *agn = n;
+        return 1;
+    }
+    return 0;
+}
+
+static size_t dash_len(const char *s, size_t n)
+{
+    if (n >= 2 && s[0] == '-' && s[1] == '-')
+        return 2;
+    if (n >= 1 && s[0] == '-')
+        return 1;
+    if (n >= 3 && (unsigned char)s[0] == 0xe2 && (unsigned char)s[1] == 0x80 &&
+        ((unsigned char)s[2] == 0x93 || (unsigned char)s[2] == 0x94))
+        return 3;
+    return 0;
+}
+
+/*
+ * Dateline at the start of the first paragraph:
+ *   PLACE[, Region|Month D][ (Agency)] - text
+ * PLACE is one to four capitalized words; in mixed case ("Kyiv, June 2")
+ * we insist on an agency or a date so that ordinary sentences that begin
+ * with a name and a dash are left alone.
+ */
+static void parse_dateline(struct clean *cl, struct record *rec)
+{
+    const char *b = rec->body;
+    size_t n = rec->body_len, i = 0, words = 0;
+    int upper = 1;
+
+    while (i < n && i < 48) {
+        if (!(isupper((unsigned char)b[i]) || (unsigned char)b[i] >= 0xc0))
+            return;
+        words++;
+        while (i < n && (isalpha((unsigned char)b[i]) || (unsigned char)b[i] >= 0x80 ||
+                         b[i] == '.' || b[i] == '\'' || (b[i] == '-' && i + 1 < n &&
+                                                          isalpha((unsigned char)b[i + 1])))) {
+            if (islower((unsigned char)b[i]))
+                upper = 0;
+            i++;
+        }
+        if (i < n && b[i] == ' ' && i + 1 < n &&
+            (isupper((unsigned char)b[i + 1]) || (unsigned char)b[i + 1] >= 0xc0) &&
+            words < 4) {
+            i++;
+            continue;
+        }
+        break;
+    }
+    size_t place_end = i;
+    if (place_end < 2 || place_end > 40)
+        return;
+    int has_date = 0, has_agency = 0;
+    const char *ag = NULL;
+    size_t agn = 0;
+    if (i < n && b[i] == ',') {
+        size_t j = i + 1;
+        while (j < n && j - i < 40 && b[j] != '(' && !dash_len(b + j, n - j) && b[j] != '\n')
+            j++;
+        for (size_t k = i; k < j; k++)
+            has_date |= isdigit((unsigned char)b[k]) != 0;
+        if (j - i >= 40 || j >= n || b[j] == '\n')
+            return;
+        i = j;
+    }
+    while (i < n && b[i] == ' ')
+        i++;
+    if (i < n && b[i] == '(') {
+        const char *close = memchr(b + i, ')', n - i < 40 ? n - i : 40);
+        if (!close)
+            return;
+        ag = b + i + 1;
+        agn = (size_t)(close - ag);
+        if (!is_agency(cl->conf, ag, agn))
+            return;
+        has_agency = 1;
+        i = (size_t)(close - b) + 1;
+    }
+    while (i < n && b[i] == ' ')
+        i++;
+    size_t d = dash_len(b + i, n - i);
+    if (!d || i + d >= n || b[i + d] != ' ')
+        return;
+    if (!upper && !has_agency && !has_date)
+        return;
+    if (upper && words == 1 && place_end - 0 < 3 && !has_agency)
+        return;
+    record_set(&rec->dateline, b, place_end);
+    rec->dateline_span.off = 0;
+    rec->dateline_span.len = (uint32_t)place_end;
+    if (has_agency && !rec->agency)
+        record_set(&rec->agency, ag, agn);
+    cl->datelines++;
+}
+
+/* First sentence of the body (after any dateline), cut at a word boundary. */
+static void make_headline(struct clean *cl, struct record *rec)
+{
+    const char *b = rec->body;
+    size_t n = rec->body_len, start = 0;
+    if (rec->dateline_span.len) {
+        start = rec->dateline_span.len;
+        while (start < n && b[start] != '-' && (unsigned char)b[start] != 0xe2)
+            start++;
+        start += dash_len(b + start, n - start);
+        while (start < n && b[start] == ' ')
+            start++;
+        if (start >= n)
+            start = 0;
+    }
+    size_t end = start;
+    while (end < n && b[end] != '\n') {
+        if ((b[end] == '.' || b[end] == '!' || b[end] == '?') &&
+            (end + 1 >= n || b[end + 1] == ' ' || b[end + 1] == '\n')) {
+            /* "Mr." or "U.S." do not end a sentence. */
+            size_t w = end;
+            while (w > start && isalpha((unsigned char)b[w - 1]))
+                w--;
+            if (end - w > 2 || (end - w == 0)) {
+                end++;
+                break;
+            }
+        }
+        end++;
+    }
+    size_t max = (size_t)cl->conf->headline_max;
+    if (end - start > max) {
+        end = start + max;
+        while (end > start && b[end] != ' ')
+            end--;
+        if (end == start)
+            end = start + max;
+        /* never split a UTF-8 sequence */
+        while (end > start && ((unsigned char)b[end] & 0xc0) == 0x80)
+            end--;
+    }
+    while (end > start && (b[end - 1] == ' ' || b[end - 1] == '.'))
+        end--;
+    if (end > start) {
+        record_set(&rec->headline, b + start, end - start);
+        record_text_changed(rec);
+        cl->headlines_made++;
+    }
+}
+
+static enum verdict clean_process(void *state, struct record *rec)
+{
+    struct clean *cl = state;
+    struct buf out = {0};
+    const char *b = rec->body;
+    size_t n = rec->body_len;
+    char *line = malloc(n + 1);
+    int cut = 0;
+
+    if (!line)
+        goto oom;
+    /* Pass 1: split on newlines, fold, drop boilerplate, stop at a cut. */
+    for (size_t i = 0; i < n && !cut;) {
+        const char *nl = memchr(b + i, '\n', n - i);
+        size_t end = nl ? (size_t)(nl - b) : n;
+        size_t len = fold_line(b + i, end - i, line);
+        i = end + 1;
+        if (!len)
+            continue;
+        int is_cut;
+        if (matches_rule(cl->rules, line, &is_cut)) {
+            if (is_cut) {
+                cut = 1;
+                cl->cuts++;
+            } else {
+                cl->lines_dropped++;
+            }
+            continue;
+        }
+        if (out.len)
+            buf_put(&out, "\n\n", 2);
+        buf_put(&out, line, len);
+    }
+    free(line);
+    if (out.oom)
+        goto oom;
+    if (out.len == 0) {
+        free(out.p);
+        record_reject(rec, "empty_body", "nothing left of the body after boilerplate removal");
+        return VERDICT_REJECT;
+    }
+
+    /* A trailing credit line becomes the agency. */
+    const char *last = out.p + out.len;
+    while (last > out.p && !(last - out.p >= 2 && last[-1] == '\n' && last[-2] == '\n'))
+        last--;
+    const char *ag;
+    size_t agn;
+    if (last > out.p && out.p + out.len - last < 40 &&
+        credit_line(cl->conf, last, (size_t)(out.p + out.len - last), &ag, &agn)) {
+        if (!rec->agency)
+            record_set(&rec->agency, ag, agn);
+        out.len = (size_t)(last - out.p) - 2;
+        out.p[out.len] = '\0';
+        cl->credits++;
+    }
+    record_take_body(rec, out.p, out.len);
+
+    if (cl->conf->parse_dateline && !rec->dateline)
+        parse_dateline(cl, rec);
+    if (!rec->headline)
+        make_headline(cl, rec);
+    if (record_analyze(rec) < 0)
+        goto oom_after;
+    if ((!rec->id || rec->id_generated) && record_make_id(rec) == 0)
+        cl->ids_made++;
+    return VERDICT_KEEP;
+oom:
+    free(out.p);
+oom_after:
+    record_reject(rec, "internal_error", "out of memory while cleaning");
+    return VERDICT_REJECT;
+}
+
+static void clean_stats(void *state, json_t *out)
+{
+    struct clean *cl = state;
+    json_object_set_new(out, "lines_dropped", json_integer((json_int_t)cl->lines_dropped));
+    json_object_set_new(out, "cuts", json_integer((json_int_t)cl->cuts));
+    json_object_set_new(out, "datelines", json_integer((json_int_t)cl->datelines));
+    json_object_set_new(out, "credits", json_integer((json_int_t)cl->credits));
+    json_object_set_new(out, "headlines_made", json_integer((json_int_t)cl->headlines_made));
+    json_object_set_new(out, "ids_made", json_integer((json_int_t)cl->ids_made));
+}
+
+const struct processor_ops clean_processor = {
+    .name = "clean",
+    .summary = "boilerplate removal, whitespace folding, dateline and credit parsing",
+    .keys = clean_keys,
+    .conf_size = sizeof(struct clean_conf),
+    .init = clean_init,
+    .process = clean_process,
+    .reload = clean_reload,
+    .stats = clean_stats,
+    .destroy = clean_destroy,
+};
