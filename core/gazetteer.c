@@ -1,0 +1,514 @@
+/*
+ * gazetteer.c - parses .gaz files into an entity table and one phrase_set.
+ *
+ * A line is "type | role | qid | name | aliases | demonyms | country |
+ * as_of" (trailing fields may be left out). Every name, alias and demonym
+ * is tokenized with text_tokenize(), exactly as article text is, so the
+ * matcher compares token hashes and never re-reads strings.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gazetteer.h"
+
+#define MAX_FIELDS 8
+#define MAX_ALIAS_TOKENS 32
+
+/* Build-time scratch that does not outlive gazetteer_finish(). */
+struct build {
+    struct tokens toks;
+    uint64_t *lower_first;     /* first-token hashes of lower-case aliases */
+    size_t nlower, cap_lower;
+};
+
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * size);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+struct gazetteer *gazetteer_new(void)
+{
+    struct gazetteer *g = calloc(1, sizeof(*g));
+    if (!g)
+        return NULL;
+    g->ps = phrase_set_new();
+    if (!g->ps) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void gazetteer_free(struct gazetteer *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->nents; i++) {
+        struct gaz_entity *e = &g->ents[i];
+        free(e->name);
+        free(e->id);
+        free(e->role);
+        free(e->country);
+        free(e->as_of);
+    }
+    free(g->ents);
+    free(g->aliases);
+    free(g->case_req);
+    phrase_set_free(g->ps);
+    free(g->lower_bloom);
+    struct build *b = g->build;
+    if (b) {
+        text_tokens_free(&b->toks);
+        free(b->lower_first);
+        free(b);
+    }
+    free(g);
+}
+
+static struct build *build_of(struct gazetteer *g)
+{
+    if (!g->build)
+        g->build = calloc(1, sizeof(struct build));
+    return g->build;
+}
+
+/* Trims spaces and tabs in place; returns the trimmed start. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\r')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return *s ? strdup(s) : NULL;
+}
+
+/*
+ * Adds one alias phrase for entity `ent`. Returns 0 (added or harmlessly
+ * redundant), -1 on allocation failure or a phrase without words.
+ */
+static int add_alias(struct gazetteer *g, uint32_t ent, const char *text,
+                     enum gaz_alias_kind kind, char *why, size_t whylen)
+{
+    struct build *b = build_of(g);
+    uint64_t hashes[MAX_ALIAS_TOKENS];
+
+    if (!b)
+        goto oom;
+    if (text_tokenize(text, strlen(text), &b->toks) < 0)
+        goto oom;
+    size_t n = b->toks.n;
+    if (n == 0) {
+        snprintf(why, whylen, "\"%s\" has no words", text);
+        return -1;
+    }
+    if (n > MAX_ALIAS_TOKENS) {
+        snprintf(why, whylen, "\"%.40s...\" has more than %d words", text,
+                 MAX_ALIAS_TOKENS);
+        return -1;
+    }
+    if (grow((void **)&g->aliases, &g->cap_aliases, g->naliases + 1,
+             sizeof(*g->aliases)) < 0 ||
+        grow((void **)&g->case_req, &g->cap_case, g->ncase + n, 1) < 0)
+        goto oom;
+
+    uint32_t idx = (uint32_t)g->naliases;
+    struct gaz_alias *a = &g->aliases[idx];
+    a->entity = ent;
+    a->next = GAZ_NONE;
+    a->case_off = (uint32_t)g->ncase;
+    a->ntok = (uint8_t)n;
+    a->kind = (uint8_t)kind;
+    for (size_t i = 0; i < n; i++) {
+        const struct token *t = &b->toks.toks[i];
+        hashes[i] = t->hash;
+        g->case_req[g->ncase + i] = (t->flags & TOK_UPPER) ? GAZ_CASE_UPPER
+                                    : (t->flags & TOK_CAP) ? GAZ_CASE_CAP
+                                                           : GAZ_CASE_ANY;
+    }
+
+    int rc = phrase_set_add_hashes(g->ps, hashes, n, idx);
+    if (rc < 0)
+        goto oom;
+    if (rc == 1) {
+        /* The phrase exists: chain this alias behind the first one, unless
+         * it says the same thing again (Türkiye / Turkiye). */
+        struct phrase_match m[MAX_ALIAS_TOKENS];
+        size_t nm = phrase_set_match_at(g->ps, &b->toks, 0, m, MAX_ALIAS_TOKENS);
+        uint32_t first = GAZ_NONE;
+        for (size_t i = 0; i < nm; i++)
+            if (m[i].ntok == n)
+                first = m[i].value;
+        if (first == GAZ_NONE)
+            return 0;   /* unreachable phrase (a break inside): nothing to do */
+        uint32_t *link = &first;
+        for (uint32_t k = first; k != GAZ_NONE; k = g->aliases[k].next) {
+            const struct gaz_alias *o = &g->aliases[k];
+            if (o->entity == ent && o->kind == kind &&
+                memcmp(&g->case_req[o->case_off], &g->case_req[a->case_off], n) == 0)
+                return 0;
+            link = &g->aliases[k].next;
+        }
+        *link = idx;
+    }
+    if (g->case_req[a->case_off] == GAZ_CASE_ANY) {
+        if (grow((void **)&b->lower_first, &b->cap_lower, b->nlower + 1,
+                 sizeof(uint64_t)) < 0)
+            goto oom;
+        b->lower_first[b->nlower++] = hashes[0];
+    }
+    g->naliases++;
+    g->ncase += n;
+    return 0;
+oom:
+    snprintf(why, whylen, "out of memory");
+    return -1;
+}
+
+/* Calls add_alias for each ";"-separated item of list. */
+static int add_list(struct gazetteer *g, uint32_t ent, char *list,
+                    enum gaz_alias_kind kind, int *had_surname,
+                    char *why, size_t whylen)
+{
+    char *save = NULL;
+    for (char *item = strtok_r(list, ";", &save); item;
+         item = strtok_r(NULL, ";", &save)) {
+        item = trim(item);
+        if (!*item)
+            continue;
+        enum gaz_alias_kind k = kind;
+        if (*item == '~') {
+            item = trim(item + 1);
+            k = GAZ_ALIAS_SURNAME;
+            *had_surname = 1;
+        }
+        if (add_alias(g, ent, item, k, why, whylen) < 0)
+            return -1;
+        if (kind == GAZ_ALIAS_DEMONYM) {
+            /* Ukrainian -> Ukrainians, Iraqi -> Iraqis. */
+            size_t l = strlen(item);
+            if (l > 2 && l < 120 && (item[l - 1] == 'n' || item[l - 1] == 'i')) {
+                char plural[128];
+                snprintf(plural, sizeof(plural), "%ss", item);
+                if (add_alias(g, ent, plural, kind, why, whylen) < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int parse_type(const char *s, enum entity_type *t)
+{
+    if (strcmp(s, "person") == 0)
+        *t = ENTITY_PERSON;
+    else if (strcmp(s, "org") == 0 || strcmp(s, "organization") == 0)
+        *t = ENTITY_ORGANIZATION;
+    else if (strcmp(s, "place") == 0)
+        *t = ENTITY_PLACE;
+    else
+        return -1;
+    return 0;
+}
+
+static int valid_qid(const char *s)
+{
+    if (!*s)
+        return 1;
+    if (s[0] != 'Q' || !s[1])
+        return 0;
+    for (s++; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+static int valid_role(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+/* Parses one non-comment line (modified in place). */
+static int add_line(struct gazetteer *g, char *line, char *why, size_t whylen)
+{
+    char *f[MAX_FIELDS] = {0};
+    size_t nf = 0;
+    char *p = line;
+
+    for (;;) {
+        char *bar = strchr(p, '|');
+        if (nf == MAX_FIELDS) {
+            snprintf(why, whylen, "more than %d fields", MAX_FIELDS);
+            return -1;
+        }
+        if (bar)
+            *bar = '\0';
+        f[nf++] = trim(p);
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    for (size_t i = nf; i < MAX_FIELDS; i++)
+        f[i] = "";
+    if (nf < 4) {
+        snprintf(why, whylen, "expected at least 4 fields "
+                 "(type | role | qid | name), got %zu", nf);
+        return -1;
+    }
+
+    enum entity_type type;
+    if (parse_type(f[0], &type) < 0) {
+        snprintf(why, whylen, "unknown type \"%s\" (person, org or place)", f[0]);
+        return -1;
+    }
+    if (!valid_role(f[1])) {
+        snprintf(why, whylen, "bad role \"%s\" (lower case, digits, _)", f[1]);
+        return -1;
+    }
+    if (!valid_qid(f[2])) {
+        snprintf(why, whylen, "bad Wikidata id \"%s\" (Q and digits, or empty)", f[2]);
+        return -1;
+    }
+    if (!*f[3]) {
+        snprintf(why, whylen, "empty name");
+        return -1;
+    }
+
+    if (grow((void **)&g->ents, &g->cap_ents, g->nents + 1, sizeof(*g->ents)) < 0)
+        goto oom;
+    uint32_t ent = (uint32_t)g->nents;
+    struct gaz_entity *e = &g->ents[ent];
+    memset(e, 0, sizeof(*e));
+    e->type = type;
+    g->nents++;
+    if (!(e->name = strdup(f[3])) || !(e->role = strdup(f[1])) ||
+        (*f[2] && !(e->id = strdup(f[2]))) ||
+        (*f[6] && !(e->country = dup_or_null(f[6]))) ||
+        (*f[7] && !(e->as_of = dup_or_null(f[7]))))
+        goto oom;
+
+    int had_surname = 0;
+    if (add_alias(g, ent, f[3], GAZ_ALIAS_NAME, why, whylen) < 0 ||
+        add_list(g, ent, f[4], GAZ_ALIAS_NAME, &had_surname, why, whylen) < 0 ||
+        add_list(g, ent, f[5], GAZ_ALIAS_DEMONYM, &had_surname, why, whylen) < 0)
+        return -1;
+
+    /* A person's last name links later surname-only mentions, unless the
+     * file names the surname explicitly (Xi Jinping, Kim Jong Un). */
+    if (type == ENTITY_PERSON && !had_surname) {
+        const char *last = strrchr(e->name, ' ');
+        if (last && strlen(last + 1) > 1 &&
+            add_alias(g, ent, last + 1, GAZ_ALIAS_SURNAME, why, whylen) < 0)
+            return -1;
+    }
+    return 0;
+oom:
+    snprintf(why, whylen, "out of memory");
+    return -1;
+}
+
+int gazetteer_add_text(struct gazetteer *g, const char *text, size_t len,
+                       const char *name, char *err, size_t errlen)
+{
+    char why[256];
+    char *buf = malloc(len + 1);
+    int lineno = 0, rc = 0;
+
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    if (!text_utf8_valid(buf, len, NULL)) {
+        snprintf(err, errlen, "%s: not valid UTF-8", name);
+        free(buf);
+        return -1;
+    }
+    for (char *line = buf; line; ) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        lineno++;
+        char *s = trim(line);
+        if (*s && *s != '#' && add_line(g, s, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
+            rc = -1;
+            break;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(buf);
+    return rc;
+}
+
+static int add_file(struct gazetteer *g, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = -1;
+
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        if (grow((void **)&buf, &cap, len + 65536, 1) < 0) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto out;
+        }
+        size_t n = fread(buf + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        snprintf(err, errlen, "%s: read error", path);
+        goto out;
+    }
+    rc = gazetteer_add_text(g, buf ? buf : "", len, path, err, errlen);
+    if (rc == 0)
+        g->nfiles++;
+out:
+    free(buf);
+    fclose(fp);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int gazetteer_add_path(struct gazetteer *g, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return add_file(g, path, err, errlen);
+
+    DIR *d = opendir(path);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1;
+    struct dirent *de;
+
+    if (!d) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || de->d_name[0] == '.' || strcmp(de->d_name + l - 4, ".gaz") != 0)
+            continue;
+        if (grow((void **)&names, &cap, n + 1, sizeof(*names)) < 0 ||
+            !(names[n] = malloc(strlen(path) + l + 2))) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto out;
+        }
+        sprintf(names[n++], "%s/%s", path, de->d_name);
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "%s: no .gaz files in folder", path);
+        goto out;
+    }
+    qsort(names, n, sizeof(*names), cmp_str);
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = add_file(g, names[i], err, errlen);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return rc;
+}
+
+int gazetteer_finish(struct gazetteer *g, char *err, size_t errlen)
+{
+    struct build *b = g->build;
+    size_t nlower = b ? b->nlower : 0;
+    size_t bits = 4096;
+
+    /* ~16 bits per key keeps false positives near 0.1% with two probes. */
+    while (bits < nlower * 16)
+        bits *= 2;
+    free(g->lower_bloom);
+    g->lower_bloom = calloc(bits / 64, sizeof(uint64_t));
+    if (!g->lower_bloom) {
+        snprintf(err, errlen, "gazetteer: out of memory");
+        return -1;
+    }
+    g->lower_bloom_mask = bits - 1;
+    for (size_t i = 0; i < nlower; i++) {
+        uint64_t h = b->lower_first[i];
+        size_t b1 = (size_t)(h >> 7) & g->lower_bloom_mask;
+        size_t b2 = (size_t)(h >> 37) & g->lower_bloom_mask;
+        g->lower_bloom[b1 >> 6] |= 1ULL << (b1 & 63);
+        g->lower_bloom[b2 >> 6] |= 1ULL << (b2 & 63);
+    }
+    if (b) {
+        text_tokens_free(&b->toks);
+        free(b->lower_first);
+        free(b);
+        g->build = NULL;
+    }
+    return 0;
+}
+
+struct gazetteer *gazetteer_load(const char *const *paths, size_t npaths,
+                                 char *err, size_t errlen)
+{
+    struct gazetteer *g = gazetteer_new();
+
+    if (!g) {
+        snprintf(err, errlen, "gazetteer: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        if (gazetteer_add_path(g, paths[i], err, errlen) < 0) {
+            gazetteer_free(g);
+            return NULL;
+        }
+    }
+    if (g->nents == 0) {
+        snprintf(err, errlen, "gazetteer: no entries loaded");
+        gazetteer_free(g);
+        return NULL;
+    }
+    if (gazetteer_finish(g, err, errlen) < 0) {
+        gazetteer_free(g);
+        return NULL;
+    }
+    return g;
+}
