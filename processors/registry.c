@@ -10,10 +10,12 @@
 #include "processor.h"
 
 extern const struct processor_ops clean_processor;
+extern const struct processor_ops dedupe_processor;
 extern const struct processor_ops topics_processor;
 
 const struct processor_ops *const processor_registry[] = {
     &clean_processor,
+    &dedupe_processor,
     &topics_processor,
     NULL,
 };

@@ -1,0 +1,568 @@
+/*
+ * dedupe.c - marks exact and near duplicates and groups a story's versions.
+ *
+ * Exact: the same token stream (the cleaned body with whitespace, quotes and
+ * punctuation folded by the tokenizer) or the same id as an article still
+ * remembered. Near: a rewrite, truncation or excerpt of one, found through
+ * MinHash LSH bands (core/minhash.h, core/dedupe_index.h) and verified by
+ * the resemblance or containment estimate. Every record gets a cluster: the
+ * id of its story's first article. Time is event time only (article date,
+ * else message timestamp, else the newest seen), so a replay decides
+ * exactly as live traffic did. State goes to env->store as it changes and
+ * comes back through restore(); the encoding is described at encode_entry().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "processor.h"
+#include "../core/dedupe_index.h"
+#include "../core/log.h"
+#include "../core/minhash.h"
+
+#define MOD "dedupe"
+#define DAY_MS (24LL * 3600 * 1000)
+#define MAX_CANDIDATES 256
+#define ENTRY_COUNTED 0x2   /* a count record was written: tombstone it too */
+
+struct dedupe_conf {
+    int64_t window;
+    int64_t max_entries;
+    int64_t memory_budget;
+    int64_t id_bytes;
+    double threshold;
+    double containment;
+    int64_t min_shingles;
+    int64_t shingle_size;
+    int64_t probe_limit;
+    int drop_exact;
+    int publish_near;
+    int tombstones;
+};
+
+#define K(field) offsetof(struct dedupe_conf, field)
+
+static const struct conf_key dedupe_keys[] = {
+    {"window", CONF_DURATION, "72h", K(window),
+     "how long a story is remembered, in event time (article date, else message timestamp)"},
+    {"max_entries", CONF_INT, "1000000", K(max_entries),
+     "most articles remembered; the oldest are evicted first"},
+    {"memory_budget", CONF_SIZE, "256MiB", K(memory_budget),
+     "memory for the index, ids included; lowers max_entries when smaller (0: no limit)"},
+    {"id_bytes", CONF_INT, "40", K(id_bytes),
+     "average id + cluster id bytes reserved per entry (longer ids evict sooner)"},
+    {"threshold", CONF_DOUBLE, "0.3", K(threshold),
+     "estimated word-shingle Jaccard at or above which two bodies are near duplicates"},
+    {"containment", CONF_DOUBLE, "0.6", K(containment),
+     "estimated share of the shorter body's shingles found in the longer one at or above "
+     "which it is a near duplicate (truncated copies, excerpts)"},
+    {"min_shingles", CONF_INT, "12", K(min_shingles),
+     "bodies with fewer shingles are only checked for exact duplicates"},
+    {"shingle_size", CONF_INT, "3", K(shingle_size), "words per shingle (1-8)"},
+    {"probe_limit", CONF_INT, "8", K(probe_limit),
+     "entries examined per LSH band and lookup: bounds the lookup cost"},
+    {"drop_exact", CONF_BOOL, "true", K(drop_exact),
+     "exact duplicates are dropped (not published); false publishes them marked"},
+    {"publish_near", CONF_BOOL, "true", K(publish_near),
+     "near duplicates are published with their link (and routed to news.duplicates); "
+     "false drops them"},
+    {"tombstones", CONF_BOOL, "true", K(tombstones),
+     "write a tombstone to the state store when an entry is evicted"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+struct dedupe {
+    const struct dedupe_conf *conf;
+    struct state_store *store;
+    struct minhash_ctx *mh;
+    struct dedupe_index *idx;
+    int64_t watermark;            /* newest event time seen */
+    int in_restore;               /* no writes while the state is replayed */
+    char *key;                    /* "e:" / "n:" + id */
+    unsigned char *val;
+    uint64_t n_unique, n_exact, n_near, n_restored, n_restore_skipped, n_store_errors;
+};
+
+/* ---- persistence ----------------------------------------------------- */
+
+#define ENTRY_MAGIC "WSD\x01"
+#define COUNT_MAGIC "WSC\x01"
+#define ENTRY_FIXED 160
+#define MAX_ID 65535
+
+static void put_u16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint16_t get_u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/*
+ * Entry value, version 1, little-endian (key "e:" + id):
+ *   0  "WSD" 0x01          magic and version
+ *   4  u8 shingle size, u8 bins/8, u8 bits per bin, u8 bands
+ *                          (an entry fingerprinted otherwise is skipped)
+ *   8  i64 event time, ms since the epoch
+ *  16  u64 body hash
+ *  24  u32 cluster size (a snapshot)
+ *  28  u16 shingles, u16 cluster id length (0: the entry's own id)
+ *  32  u32 band minima [16]
+ *  96  4-bit residues [128], two per byte, bin 0 in the low nibble
+ * 160  cluster id bytes
+ * Count value (key "n:" + id): "WSC" 0x01, u32 cluster size.
+ */
+static size_t encode_entry(const struct dedupe *st, const struct minhash *mh,
+                           const struct dedupe_entry *e, const char *cl, size_t cllen)
+{
+    unsigned char *p = st->val;
+    memcpy(p, ENTRY_MAGIC, 4);
+    p[4] = (unsigned char)st->conf->shingle_size;
+    p[5] = MINHASH_K / 8;
+    p[6] = MINHASH_BBITS;
+    p[7] = MINHASH_BANDS;
+    put_u64(p + 8, (uint64_t)e->event_ms);
+    put_u64(p + 16, e->body_hash);
+    put_u32(p + 24, e->size);
+    put_u16(p + 28, e->nshingles);
+    put_u16(p + 30, (uint16_t)cllen);
+    for (unsigned j = 0; j < MINHASH_BANDS; j++)
+        put_u32(p + 32 + 4 * j, mh->bands[j]);
+    memcpy(p + 96, e->sig, MINHASH_SIG_BYTES);
+    memcpy(p + ENTRY_FIXED, cl, cllen);
+    return ENTRY_FIXED + cllen;
+}
+
+static size_t make_key(struct dedupe *st, char kind, const char *id, size_t len)
+{
+    st->key[0] = kind;
+    st->key[1] = ':';
+    memcpy(st->key + 2, id, len);
+    return len + 2;
+}
+
+static void store_put(struct dedupe *st, size_t klen, const void *val, size_t vlen)
+{
+    if (st->store->put(st->store->opaque, st->key, klen, val, vlen) < 0) {
+        if (st->n_store_errors++ == 0)
+            log_warn(MOD, "state store write failed (further failures only counted)");
+    }
+}
+
+static void persist_entry(struct dedupe *st, const struct minhash *mh, uint64_t seq)
+{
+    struct dedupe_entry *e = dedupe_index_get(st->idx, seq);
+    if (!st->store || !e || !e->id_len)
+        return;
+    size_t cllen = e->cl_len;
+    const char *cl = e->cl_len ? dedupe_entry_cluster(st->idx, e, &cllen) : "";
+    size_t vlen = encode_entry(st, mh, e, cl, e->cl_len);
+    store_put(st, make_key(st, 'e', dedupe_entry_id(st->idx, e), e->id_len), st->val, vlen);
+}
+
+static void persist_count(struct dedupe *st, struct dedupe_entry *e)
+{
+    if (!st->store || !e->id_len)
+        return;
+    unsigned char v[8];
+    memcpy(v, COUNT_MAGIC, 4);
+    put_u32(v + 4, e->size);
+    e->flags |= ENTRY_COUNTED;
+    store_put(st, make_key(st, 'n', dedupe_entry_id(st->idx, e), e->id_len), v, sizeof(v));
+}
+
+static void on_evict(void *opaque, const struct dedupe_index *idx, const struct dedupe_entry *e)
+{
+    struct dedupe *st = opaque;
+    if (!st->store || st->in_restore || !st->conf->tombstones || !e->id_len ||
+        (e->flags & DEDUPE_ENTRY_DEAD))
+        return;
+    const char *id = dedupe_entry_id(idx, e);
+    store_put(st, make_key(st, 'e', id, e->id_len), NULL, 0);
+    if (e->flags & ENTRY_COUNTED)
+        store_put(st, make_key(st, 'n', id, e->id_len), NULL, 0);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int dedupe_init(void **state, const void *conf, const struct processor_env *env,
+                       char *err, size_t errlen)
+{
+    const struct dedupe_conf *c = conf;
+    if (c->window <= 0 || c->max_entries < 16 || c->max_entries > (1LL << 30) ||
+        c->id_bytes < 8 || c->id_bytes > 4096 || c->memory_budget < 0) {
+        snprintf(err, errlen, "dedupe: window must be > 0, max_entries in 16..2^30, "
+                              "id_bytes in 8..4096, memory_budget >= 0");
+        return -1;
+    }
+    if (!(c->threshold > 0 && c->threshold <= 1) || !(c->containment > 0 && c->containment <= 1)) {
+        snprintf(err, errlen, "dedupe: threshold and containment must be in (0, 1]");
+        return -1;
+    }
+    if (c->shingle_size < 1 || c->shingle_size > MINHASH_MAX_SHINGLE || c->min_shingles < 1 ||
+        c->probe_limit < 1 || c->probe_limit > 1024) {
+        snprintf(err, errlen, "dedupe: shingle_size must be in 1..%d, min_shingles >= 1, "
+                              "probe_limit in 1..1024", MINHASH_MAX_SHINGLE);
+        return -1;
+    }
+
+    size_t cap = (size_t)c->max_entries;
+    if (c->memory_budget > 0) {
+        size_t budget = (size_t)c->memory_budget;
+        while (cap >= 16 && dedupe_index_bytes_for(cap, cap * (size_t)c->id_bytes) > budget)
+            cap = cap * 15 / 16;
+        if (cap < 16) {
+            snprintf(err, errlen, "dedupe: memory_budget %lld bytes is too small",
+                     (long long)c->memory_budget);
+            return -1;
+        }
+    }
+    size_t arena = cap * (size_t)c->id_bytes;
+    if (arena < 1024)
+        arena = 1024;
+    if (arena > UINT32_MAX)
+        arena = UINT32_MAX;
+
+    struct dedupe *st = calloc(1, sizeof(*st));
+    if (!st)
+        goto oom;
+    st->conf = c;
+    st->store = env ? env->store : NULL;
+    st->watermark = INT64_MIN;
+    st->mh = minhash_ctx_new((unsigned)c->shingle_size);
+    st->idx = dedupe_index_new(cap, arena, on_evict, st);
+    st->key = malloc(MAX_ID + 2);
+    st->val = malloc(ENTRY_FIXED + MAX_ID);
+    if (!st->mh || !st->idx || !st->key || !st->val)
+        goto oom;
+    if (cap < (size_t)c->max_entries)
+        log_info(MOD, "memory_budget allows %zu entries (max_entries %lld)", cap,
+                 (long long)c->max_entries);
+    *state = st;
+    return 0;
+oom:
+    if (st) {
+        minhash_ctx_free(st->mh);
+        dedupe_index_free(st->idx);
+        free(st->key);
+        free(st->val);
+        free(st);
+    }
+    snprintf(err, errlen, "dedupe: cannot allocate the index (%zu entries)", cap);
+    return -1;
+}
+
+static void dedupe_destroy(void *state)
+{
+    struct dedupe *st = state;
+    if (!st)
+        return;
+    minhash_ctx_free(st->mh);
+    dedupe_index_free(st->idx);
+    free(st->key);
+    free(st->val);
+    free(st);
+}
+
+/* ---- decisions --------------------------------------------------------- */
+
+/* The article's event time: its date, unless unknown or more than a day
+ * after the message was written; then the message timestamp; then the
+ * newest time seen. Never the wall clock. */
+static int64_t event_time(const struct dedupe *st, const struct record *rec)
+{
+    int64_t t = rec->date_ms;
+    if (rec->prov.set && rec->prov.timestamp_ms > 0 &&
+        (t == RECORD_DATE_UNKNOWN || t > rec->prov.timestamp_ms + DAY_MS))
+        t = rec->prov.timestamp_ms;
+    if (t == RECORD_DATE_UNKNOWN)
+        t = st->watermark == INT64_MIN ? 0 : st->watermark;
+    return t;
+}
+
+static int in_window(const struct dedupe *st, const struct dedupe_entry *e, int64_t t)
+{
+    int64_t d = e->event_ms > t ? e->event_ms - t : t - e->event_ms;
+    return d <= st->conf->window;
+}
+
+/* The entry that keeps the story's count: its root if still remembered.
+ * A root restored after its members is linked here, on first use. */
+static struct dedupe_entry *carrier(struct dedupe *st, struct dedupe_entry *e)
+{
+    struct dedupe_entry *r = dedupe_index_root(st->idx, e);
+    if (r == e && e->cl_len) {
+        size_t cllen;
+        const char *cl = dedupe_entry_cluster(st->idx, e, &cllen);
+        struct dedupe_entry *r2 = dedupe_index_get(st->idx, dedupe_index_find_id(st->idx, cl, cllen));
+        if (r2 && r2 != e) {
+            dedupe_index_set_root(st->idx, e, r2);
+            if (r2->size < e->size)
+                r2->size = e->size;
+            r = r2;
+        }
+    }
+    return r ? r : e;
+}
+
+static int set_result(struct record *rec, enum dedupe_status status, const char *dup,
+                      size_t duplen, const char *cl, size_t cllen, double sim, uint32_t size)
+{
+    rec->dedupe.status = status;
+    rec->dedupe.similarity = sim;
+    rec->dedupe.cluster_size = size;
+    if (record_set(&rec->dedupe.duplicate_of, dup, duplen) < 0 ||
+        record_set(&rec->dedupe.cluster, cllen ? cl : NULL, cllen) < 0)
+        return -1;
+    return 0;
+}
+
+/* Marks rec a duplicate of e (same body or same id). */
+static enum verdict exact(struct dedupe *st, struct record *rec, struct dedupe_entry *e)
+{
+    struct dedupe_entry *r = carrier(st, e);
+    if (r->size < UINT32_MAX)
+        r->size++;
+    size_t cllen;
+    const char *cl = dedupe_entry_cluster(st->idx, e, &cllen);
+    if (set_result(rec, DEDUPE_DUPLICATE, dedupe_entry_id(st->idx, e), e->id_len, cl, cllen,
+                   1.0, r->size) < 0)
+        log_warn(MOD, "out of memory setting the result of %s", rec->id ? rec->id : "?");
+    persist_count(st, r);
+    st->n_exact++;
+    return st->conf->drop_exact ? VERDICT_DROP : VERDICT_KEEP;
+}
+
+static enum verdict unique(struct dedupe *st, struct record *rec, const struct minhash *mh,
+                           int64_t t)
+{
+    size_t idlen = rec->id ? strlen(rec->id) : 0;
+    st->n_unique++;
+    if (set_result(rec, DEDUPE_UNIQUE, NULL, 0, rec->id, idlen, 0, 1) < 0)
+        log_warn(MOD, "out of memory setting the result of %s", rec->id ? rec->id : "?");
+    if (mh && mh->ntokens && idlen <= MAX_ID) {
+        uint64_t seq = dedupe_index_insert(st->idx, mh, t, rec->id, idlen, NULL, 0, 0, 1);
+        if (seq)
+            persist_entry(st, mh, seq);
+    }
+    return VERDICT_KEEP;
+}
+
+static enum verdict dedupe_process(void *state, struct record *rec)
+{
+    struct dedupe *st = state;
+    const struct dedupe_conf *c = st->conf;
+
+    if (record_analyze(rec) < 0) {
+        log_warn(MOD, "out of memory tokenizing %s: not deduplicated", rec->id ? rec->id : "?");
+        return unique(st, rec, NULL, 0);
+    }
+    int64_t t = event_time(st, rec);
+    if (t > st->watermark) {
+        st->watermark = t;
+        dedupe_index_expire(st->idx, t - c->window);
+    }
+
+    size_t idlen = rec->id ? strlen(rec->id) : 0;
+    if (idlen) {
+        struct dedupe_entry *e = dedupe_index_get(st->idx, dedupe_index_find_id(st->idx, rec->id, idlen));
+        if (e && in_window(st, e, t))
+            return exact(st, rec, e);
+    }
+
+    struct minhash mh;
+    minhash_compute(st->mh, &rec->body_toks, rec->dateline_span.off, rec->dateline_span.len, &mh);
+    if (!mh.ntokens)
+        return unique(st, rec, NULL, t);
+
+    uint64_t cand[MAX_CANDIDATES];
+    size_t n = dedupe_index_candidates(st->idx, &mh, (unsigned)c->probe_limit, cand, MAX_CANDIDATES);
+    struct dedupe_entry *best = NULL, *same = NULL;
+    uint64_t best_seq = 0, same_seq = 0;
+    double best_score = 0;
+    uint32_t mine = mh.nshingles > UINT16_MAX ? UINT16_MAX : mh.nshingles;
+    for (size_t i = 0; i < n; i++) {
+        struct dedupe_entry *e = dedupe_index_get(st->idx, cand[i]);
+        if (!e || !in_window(st, e, t))
+            continue;
+        if (e->body_hash == mh.body_hash) {
+            if (!same || cand[i] < same_seq) {      /* the first one seen */
+                same = e;
+                same_seq = cand[i];
+            }
+            continue;
+        }
+        uint32_t small = mine < e->nshingles ? mine : e->nshingles;
+        if (small < (uint32_t)c->min_shingles)
+            continue;
+        double j = minhash_jaccard(mh.sig, e->sig);
+        double score = 0;
+        if (j >= c->threshold) {
+            score = j;
+        } else {
+            double cont = minhash_containment(j, mine, e->nshingles);
+            if (cont >= c->containment)
+                score = cont;
+        }
+        if (score > best_score || (score > 0 && score == best_score && cand[i] < best_seq)) {
+            best = e;
+            best_seq = cand[i];
+            best_score = score;
+        }
+    }
+    if (same)
+        return exact(st, rec, same);
+    if (!best)
+        return unique(st, rec, &mh, t);
+
+    struct dedupe_entry *r = carrier(st, best);
+    if (r->size < UINT32_MAX)
+        r->size++;
+    uint32_t size = r->size;
+    uint64_t root_seq = dedupe_index_seq_of(st->idx, r);
+    size_t cllen;
+    const char *cl = dedupe_entry_cluster(st->idx, best, &cllen);
+    st->n_near++;
+    if (set_result(rec, DEDUPE_NEAR_DUPLICATE, dedupe_entry_id(st->idx, best), best->id_len,
+                   cl, cllen, best_score, size) < 0) {
+        log_warn(MOD, "out of memory setting the result of %s", rec->id ? rec->id : "?");
+        return c->publish_near ? VERDICT_KEEP : VERDICT_DROP;
+    }
+    persist_count(st, r);
+    /* The new version is remembered too: a third version may resemble it
+     * more than the first. Its strings come from rec (the insert may evict
+     * the entries matched above). */
+    if (idlen <= MAX_ID && rec->dedupe.cluster) {
+        uint64_t seq = dedupe_index_insert(st->idx, &mh, t, rec->id ? rec->id : "", idlen,
+                                           rec->dedupe.cluster, cllen, root_seq, size);
+        if (seq)
+            persist_entry(st, &mh, seq);
+    }
+    return c->publish_near ? VERDICT_KEEP : VERDICT_DROP;
+}
+
+/* ---- restore ----------------------------------------------------------- */
+
+static int restore_skip(struct dedupe *st, const char *why)
+{
+    if (st->n_restore_skipped++ == 0)
+        log_warn(MOD, "skipping persisted state: %s (further skips only counted)", why);
+    return 0;
+}
+
+static int dedupe_restore(void *state, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct dedupe *st = state;
+    const char *k = key;
+    const unsigned char *v = val;
+    if (klen < 3 || klen - 2 > MAX_ID || k[1] != ':' || (k[0] != 'e' && k[0] != 'n'))
+        return restore_skip(st, "unknown key");
+    const char *id = k + 2;
+    size_t idlen = klen - 2;
+    struct dedupe_entry *e = dedupe_index_get(st->idx, dedupe_index_find_id(st->idx, id, idlen));
+
+    if (!val) {                                   /* tombstone */
+        if (e && k[0] == 'e')
+            e->flags |= DEDUPE_ENTRY_DEAD;
+        return 0;
+    }
+    if (k[0] == 'n') {
+        if (vlen != 8 || memcmp(v, COUNT_MAGIC, 4) != 0)
+            return restore_skip(st, "bad count record");
+        if (e && e->size < get_u32(v + 4))
+            e->size = get_u32(v + 4);
+        return 0;
+    }
+    if (vlen < ENTRY_FIXED || memcmp(v, ENTRY_MAGIC, 4) != 0)
+        return restore_skip(st, "unknown entry format or version");
+    if (v[4] != st->conf->shingle_size || v[5] != MINHASH_K / 8 || v[6] != MINHASH_BBITS ||
+        v[7] != MINHASH_BANDS)
+        return restore_skip(st, "fingerprinted with another shingle_size or signature layout");
+    size_t cllen = get_u16(v + 30);
+    if (vlen != ENTRY_FIXED + cllen)
+        return restore_skip(st, "truncated entry");
+
+    struct minhash mh;
+    memset(&mh, 0, sizeof(mh));
+    int64_t t = (int64_t)get_u64(v + 8);
+    mh.body_hash = get_u64(v + 16);
+    uint32_t size = get_u32(v + 24);
+    mh.nshingles = get_u16(v + 28);
+    mh.ntokens = 1;
+    for (unsigned j = 0; j < MINHASH_BANDS; j++)
+        mh.bands[j] = get_u32(v + 32 + 4 * j);
+    memcpy(mh.sig, v + 96, MINHASH_SIG_BYTES);
+    const char *cl = (const char *)v + ENTRY_FIXED;
+
+    if (e) {                                      /* rewritten: keep the larger count */
+        if (e->size < size)
+            e->size = size;
+        return 0;
+    }
+    uint64_t root = 0;
+    if (cllen) {
+        root = dedupe_index_find_id(st->idx, cl, cllen);
+        struct dedupe_entry *r = dedupe_index_get(st->idx, root);
+        if (r && r->size < size)
+            r->size = size;
+    }
+    st->in_restore = 1;
+    uint64_t seq = dedupe_index_insert(st->idx, &mh, t, id, idlen, cl, cllen, root, size);
+    if (t > st->watermark) {
+        st->watermark = t;
+        dedupe_index_expire(st->idx, t - st->conf->window);
+    }
+    st->in_restore = 0;
+    if (!seq)
+        return restore_skip(st, "id too long for the index");
+    st->n_restored++;
+    return 0;
+}
+
+static void dedupe_stats(void *state, json_t *out)
+{
+    struct dedupe *st = state;
+    json_object_set_new(out, "unique", json_integer((json_int_t)st->n_unique));
+    json_object_set_new(out, "duplicates", json_integer((json_int_t)st->n_exact));
+    json_object_set_new(out, "near_duplicates", json_integer((json_int_t)st->n_near));
+    json_object_set_new(out, "entries", json_integer((json_int_t)dedupe_index_count(st->idx)));
+    json_object_set_new(out, "capacity", json_integer((json_int_t)dedupe_index_capacity(st->idx)));
+    json_object_set_new(out, "evictions", json_integer((json_int_t)dedupe_index_evictions(st->idx)));
+    json_object_set_new(out, "index_bytes", json_integer((json_int_t)dedupe_index_bytes(st->idx)));
+    json_object_set_new(out, "restored", json_integer((json_int_t)st->n_restored));
+    json_object_set_new(out, "restore_skipped", json_integer((json_int_t)st->n_restore_skipped));
+    json_object_set_new(out, "store_errors", json_integer((json_int_t)st->n_store_errors));
+}
+
+const struct processor_ops dedupe_processor = {
+    .name = "dedupe",
+    .summary = "marks exact and near duplicates (MinHash LSH) and groups a story's versions",
+    .keys = dedupe_keys,
+    .conf_size = sizeof(struct dedupe_conf),
+    .init = dedupe_init,
+    .process = dedupe_process,
+    .tick = NULL,
+    .reload = NULL,
+    .restore = dedupe_restore,
+    .stats = dedupe_stats,
+    .destroy = dedupe_destroy,
+};
