@@ -140,6 +140,7 @@ void record_free(struct record *rec)
         free(rec->entities[i].name);
         free(rec->entities[i].id);
         free(rec->entities[i].spans);
+        free(rec->entities[i].role);
     }
     free(rec->entities);
     for (size_t i = 0; i < rec->ntopics; i++) {

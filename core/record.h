@@ -53,6 +53,8 @@ struct entity {
     int in_headline;
     int dateline;         /* the place the story was filed from */
     double salience;
+    char *role;           /* gazetteer role ("country", "alliance",
+                             "defence_minister"...), NULL when unknown */
 };
 
 struct topic_hit {
