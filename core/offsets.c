@@ -128,12 +128,12 @@ static void unlink_dead(struct offsets *o, struct opart *p)
         }
 }
 
-void offsets_release(struct offsets *o, struct offset_item *it)
+int offsets_release(struct offsets *o, struct offset_item *it)
 {
     if (!it || it->holds == 0)
-        return;
+        return 0;
     if (--it->holds > 0)
-        return;
+        return 0;
     o->pending--;
     struct opart *p = it->part;
     /* Advance over the completed prefix only. */
@@ -148,6 +148,7 @@ void offsets_release(struct offsets *o, struct offset_item *it)
     }
     if (!p->live && p->nitems == 0)
         unlink_dead(o, p);
+    return 1;
 }
 
 void offsets_forget(struct offsets *o, const char *topic, int32_t partition)

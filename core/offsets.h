@@ -34,8 +34,9 @@ struct offset_item *offsets_track(struct offsets *o, const char *topic,
                                   int32_t partition, int64_t offset);
 void offsets_hold(struct offset_item *it);
 /* Drops one hold; at zero the item is done and may be freed (the pointer
- * must not be used after the caller's last release). */
-void offsets_release(struct offsets *o, struct offset_item *it);
+ * must not be used after the caller's last release). Returns 1 when this
+ * release completed the item, else 0. */
+int offsets_release(struct offsets *o, struct offset_item *it);
 
 /* Forgets a partition (revoked): nothing of it is committable any more;
  * items still pending stay valid until their last release. */

@@ -37,9 +37,9 @@ static void test_in_order(void **unused)
     struct offset_item *b = offsets_track(o, "in", 0, 11);
     assert_int_equal(offsets_pending(o), 2);
     assert_int_equal(offsets_position(o, "in", 0), -1);
-    offsets_release(o, a);
+    assert_int_equal(offsets_release(o, a), 1);
     assert_int_equal(offsets_position(o, "in", 0), 11);
-    offsets_release(o, b);
+    assert_int_equal(offsets_release(o, b), 1);
     assert_int_equal(offsets_position(o, "in", 0), 12);
     assert_int_equal(offsets_pending(o), 0);
     offsets_free(o);
@@ -76,11 +76,11 @@ static void test_multiple_outputs(void **unused)
     offsets_hold(a);
     offsets_hold(a);
     offsets_hold(a);
-    offsets_release(o, a);        /* processing */
-    offsets_release(o, a);
-    offsets_release(o, a);
+    assert_int_equal(offsets_release(o, a), 0);        /* processing */
+    assert_int_equal(offsets_release(o, a), 0);
+    assert_int_equal(offsets_release(o, a), 0);
     assert_int_equal(offsets_position(o, "in", 0), -1);
-    offsets_release(o, a);        /* last output acked */
+    assert_int_equal(offsets_release(o, a), 1);        /* last output acked */
     assert_int_equal(offsets_position(o, "in", 0), 8);
     offsets_free(o);
 }

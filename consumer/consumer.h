@@ -1,0 +1,68 @@
+/*
+ * consumer.h - the input consumer: a member of a consumer group.
+ *
+ * librdkafka's high-level consumer with the cooperative-sticky assignor by
+ * default (set group.instance.id in [librdkafka.consumer] for static
+ * membership), auto commit off: the pipeline commits what offsets.c says
+ * is delivered. The consumer queue writes a byte to a non-blocking pipe
+ * (consumer_fd()) when it becomes non-empty; each wake-up drains a batch
+ * with consumer_poll(), nothing busy-polls.
+ *
+ * Rebalances are served inside consumer_poll() and consumer_close(): the
+ * `revoking` handler runs before partitions are given up and must finish
+ * and commit the work in flight for them (the pipeline flushes the
+ * producer and commits synchronously there).
+ *
+ * Threading: the pipeline's thread only.
+ */
+#ifndef WS_CONSUMER_H
+#define WS_CONSUMER_H
+
+#include <stddef.h>
+#include <librdkafka/rdkafka.h>
+
+#include "../core/settings.h"
+
+struct consumer;
+
+struct consumer_handlers {
+    void (*assigned)(void *arg, const rd_kafka_topic_partition_list_t *parts);
+    void (*revoking)(void *arg, const rd_kafka_topic_partition_list_t *parts);
+    /* A fatal consumer error: the pipeline must stop. */
+    void (*fatal)(void *arg, const char *reason);
+};
+
+/* group_id overrides [kafka] group_id when not NULL. NULL with err. */
+struct consumer *consumer_new(const struct settings *s, const char *brokers,
+                              const char *group_id, const struct consumer_handlers *h,
+                              void *arg, char *err, size_t errlen);
+/* Leaves the group (serving the final revoke) unless already closed, then
+ * destroys. Accepts NULL. */
+void consumer_free(struct consumer *c);
+
+int consumer_subscribe(struct consumer *c, const struct conf_list *topics,
+                       char *err, size_t errlen);
+
+int consumer_fd(const struct consumer *c);
+/* Empties the wake-up pipe; call once per wake-up before polling. */
+void consumer_ack_wakeup(struct consumer *c);
+/* The next message (caller destroys it with rd_kafka_message_destroy()),
+ * or NULL when none is waiting. Serves rebalances and logs errors that are
+ * not messages. Never blocks. */
+rd_kafka_message_t *consumer_poll(struct consumer *c);
+
+/* Pauses (1) or resumes (0) every assigned partition. 0 / -1. */
+int consumer_pause(struct consumer *c, int pause);
+int consumer_paused(const struct consumer *c);
+
+/* Commits offsets (synchronously when !async). 0 / -1 (logged). */
+int consumer_commit(struct consumer *c, const rd_kafka_topic_partition_list_t *offsets,
+                    int async);
+
+/* Leaves the group, serving the last revoke. 0 / -1. */
+int consumer_close(struct consumer *c);
+
+size_t consumer_assigned_count(const struct consumer *c);
+rd_kafka_t *consumer_handle(struct consumer *c);
+
+#endif
