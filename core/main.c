@@ -17,12 +17,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"run", cmd_run, "consume from Kafka, enrich, publish (brokers = embedded by default)"},
-    {"demo", cmd_demo, "load the sample stories into the embedded broker, run, summarize"},
     {"process", cmd_process, "offline: JSON Lines (or text) in, enriched JSON Lines out"},
-    {"replay", cmd_replay, "re-run a time range of the input topics under an output prefix"},
-    {"ingest", cmd_ingest, "produce a JSON Lines archive to the input topic, timestamped by date"},
-    {"export", cmd_export, "write a topic's time range as JSON Lines"},
     {"check", cmd_check, "validate the configuration and every data file it names"},
     {"help", cmd_help, "this list; 'help config' prints the configuration reference"},
 };
