@@ -11,11 +11,13 @@
 
 extern const struct processor_ops clean_processor;
 extern const struct processor_ops dedupe_processor;
+extern const struct processor_ops entities_processor;
 extern const struct processor_ops topics_processor;
 
 const struct processor_ops *const processor_registry[] = {
     &clean_processor,
     &dedupe_processor,
+    &entities_processor,
     &topics_processor,
     NULL,
 };

@@ -1,0 +1,860 @@
+/*
+ * entities.c - tags people, organizations and places (issue #5).
+ *
+ * One pass of the gazetteer's token trie over rec->body_toks finds every
+ * listed name (longest match wins, case rules per alias token); people the
+ * gazetteer does not know are found through titles ("Foreign Minister X
+ * Y") and reporting verbs ("X Y said"); surname-only mentions are then
+ * linked to people named in full in the same article. Results go to
+ * rec->entities, sorted by salience. The text is never re-tokenized.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "processor.h"
+#include "../core/gazetteer.h"
+#include "../core/phrase.h"
+#include "../core/text.h"
+
+struct entities_conf {
+    struct conf_list gazetteer;
+    int demonyms;
+    int person_cues;
+    int surname_linking;
+    int64_t max_entities;
+    int unknown_datelines;
+};
+
+static const struct conf_key entities_keys[] = {
+    {"gazetteer", CONF_LIST, "gazetteer", offsetof(struct entities_conf, gazetteer),
+     "gazetteer files, or folders of *.gaz files, relative to the config file's folder"},
+    {"demonyms", CONF_BOOL, "true", offsetof(struct entities_conf, demonyms),
+     "tag a country from its demonym (\"Ukrainian forces\" -> Ukraine)"},
+    {"person_cues", CONF_BOOL, "true", offsetof(struct entities_conf, person_cues),
+     "find people missing from the gazetteer through titles and reporting verbs"},
+    {"surname_linking", CONF_BOOL, "true", offsetof(struct entities_conf, surname_linking),
+     "link surname-only mentions to a person named in full in the same article"},
+    {"max_entities", CONF_INT, "50", offsetof(struct entities_conf, max_entities),
+     "most entities kept per record (the most salient), 1-1000"},
+    {"unknown_datelines", CONF_BOOL, "true", offsetof(struct entities_conf, unknown_datelines),
+     "tag a dateline place that is not in the gazetteer (as a place without id)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+/* Small set of token hashes (open addressing; 0 marks an empty slot). */
+struct hset {
+    uint64_t slots[512];
+};
+
+/* Capitalized words that are not names, even before "said". */
+static const char *const stop_words[] = {
+    "the", "a", "an", "this", "that", "these", "those", "he", "she", "it", "they",
+    "we", "i", "you", "his", "her", "their", "our", "its", "but", "and", "or", "if",
+    "when", "while", "after", "before", "as", "at", "in", "on", "of", "for", "from",
+    "by", "with", "to", "under", "over", "since", "despite", "although", "however",
+    "meanwhile", "there", "here", "what", "who", "where", "why", "how", "some", "many",
+    "most", "all", "both", "each", "one", "two", "three", "no", "not", "yes", "so",
+    "then", "also", "still", "only", "even", "just", "more", "officials", "residents",
+    "witnesses", "analysts", "diplomats", "sources", "police", "troops", "soldiers",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december", "today", "yesterday", "tomorrow",
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western",
+    "central", "new", "old", "great", "upper", "lower", "greater",
+    "ministry", "department", "office", "agency", "service", "services", "council",
+    "committee", "commission", "government", "parliament", "assembly", "court",
+    "congress", "senate", "cabinet", "party", "union", "army", "forces", "force",
+    "military", "navy", "air", "command", "guard", "corps", "brigade", "regiment",
+    "battalion", "division", "fleet", "group", "organization", "organisation",
+    "federation", "republic", "kingdom", "state", "states", "national",
+    "international", "united", "democratic", "people", "popular", "islamic",
+    "front", "movement", "alliance", "coalition", "bank", "fund", "institute",
+    "university", "center", "centre", "news", "times", "post", "press", "reuters",
+    "associated", "street", "square", "palace", "house", "hall", "city", "province",
+    "region", "oblast", "district", "county", "river", "sea", "ocean", "island",
+    "islands", "mount", "lake", "bay", "gulf", "strait", "airport", "station", "port",
+    "plant", "company", "corp", "inc", "ltd", "day", "week", "year", "christmas",
+    "easter", "ramadan", "god", "church", "mosque", "embassy", "supreme", "high",
+    "federal", "royal", "special", "joint", "staff", "acting", "former", "vice",
+    "foreign", "defence", "defense", "interior", "finance", "justice", "economy",
+    "energy", "health", "security", "intelligence", "european", "western", "arab",
+    "kurdish", "muslim", "christian", "jewish", "sunni", "shiite", "shia", "soviet",
+    "african", "asian", "latin", "nuclear", "ceasefire", "peace", "war", "talks",
+    "summit", "deal", "agreement", "treaty", "plan", "report", "statement",
+    "according", "asked", "speaking", "writing", "reporting", "additional",
+    "editing", "related", "read", "see", "watch", "breaking", "update", "exclusive",
+    "analysis", "opinion", "video", "photos", "live", "pm", "am", "gmt", "utc",
+};
+
+/* Titles and roles written before a name ("President", "spokesman"). The
+ * words themselves never count as part of a name. */
+static const char *const cue_phrases[] = {
+    "president", "vice president", "prime minister", "premier", "chancellor",
+    "minister", "foreign minister", "defence minister", "defense minister",
+    "interior minister", "finance minister", "deputy minister", "secretary",
+    "secretary of state", "secretary general", "secretary-general",
+    "defense secretary", "defence secretary", "foreign secretary",
+    "spokesman", "spokeswoman", "spokesperson", "ambassador", "envoy",
+    "general", "gen", "lieutenant general", "major general", "brigadier general",
+    "lieutenant", "lt", "colonel", "col", "major", "maj", "captain", "capt",
+    "commander", "admiral", "adm", "sergeant", "sgt", "senator", "sen",
+    "governor", "gov", "mayor", "king", "queen", "prince", "princess", "sheikh",
+    "emir", "ayatollah", "pope", "cardinal", "bishop", "archbishop", "rabbi",
+    "imam", "judge", "prosecutor", "mr", "mrs", "ms", "dr", "prof", "professor",
+    "lawmaker", "legislator", "mp", "congressman", "congresswoman",
+    "representative", "rep", "chief", "director", "head", "leader", "chairman",
+    "chairwoman", "chair", "deputy", "official", "adviser", "advisor", "aide",
+    "analyst", "economist", "researcher", "commissioner", "ceo", "founder",
+    "activist", "journalist", "correspondent", "negotiator", "mediator",
+    "coordinator", "rapporteur", "governor general", "speaker", "lawyer",
+    "attorney", "attorney general", "colleague", "counterpart", "resident",
+};
+
+/* Abbreviated titles, written with a full stop ("Gen. Smith"). */
+static const char *const abbrev_cues[] = {
+    "mr", "mrs", "ms", "dr", "gen", "lt", "col", "maj", "capt", "sgt", "adm",
+    "sen", "rep", "gov", "prof",
+};
+
+static const char *const verbs[] = {
+    "said", "says", "told", "added", "wrote", "warned", "announced", "stated",
+    "insisted", "explained", "argued", "noted", "stressed", "urged", "declared",
+    "tweeted", "posted", "confirmed", "denied", "acknowledged", "claimed",
+    "replied", "asked", "vowed", "pledged", "promised", "cautioned", "recalled",
+};
+
+/* A person, organization or place found in the current article. */
+struct found {
+    uint32_t gaz;          /* gazetteer entity, GAZ_NONE otherwise */
+    uint32_t tok, ntok;    /* person found by cues / unknown dateline: name
+                              tokens in the body (ntok 0: name_buf) */
+    uint64_t surname;      /* hash of a cue person's last name token */
+    int full;              /* named in full (not just by surname) */
+    int in_headline;
+    int dateline;
+    uint32_t first_off;
+    uint32_t nspans;
+    uint32_t span_start;   /* index of its first span after sorting */
+    enum entity_type type;
+    double salience;
+};
+
+struct mention {
+    uint32_t found;
+    uint32_t off, len;
+};
+
+struct pending {           /* a surname-only alias waiting for its person */
+    uint32_t alias;        /* head of the alias chain */
+    uint32_t tok, ntok;
+    int headline;
+};
+
+struct entities {
+    const struct entities_conf *conf;
+    char **paths;
+    size_t npaths;
+    struct gazetteer *gaz;
+    struct phrase_set *cues;
+    struct hset stop, abbrev, verb;
+
+    /* Per-record scratch, reused across records. */
+    uint32_t *owner;       /* body token -> found index + 1; 0 free */
+    size_t cap_owner;
+    struct found *found;
+    size_t nfound, cap_found;
+    struct mention *m;
+    size_t nm, cap_m;
+    struct pending *pend;
+    size_t npend, cap_pend;
+    struct found **order;
+    size_t cap_order;
+
+    /* Counters for stats(). */
+    uint64_t records, entities_out, mentions_out, cue_people, reloads,
+             reload_failures, errors;
+};
+
+#define OWNER_PENDING UINT32_MAX
+
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * size);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static void hset_add(struct hset *s, uint64_t h)
+{
+    size_t mask = sizeof(s->slots) / sizeof(s->slots[0]) - 1;
+    size_t i = (size_t)(h ^ (h >> 29)) & mask;
+    while (s->slots[i] && s->slots[i] != h)
+        i = (i + 1) & mask;
+    s->slots[i] = h;
+}
+
+static int hset_has(const struct hset *s, uint64_t h)
+{
+    size_t mask = sizeof(s->slots) / sizeof(s->slots[0]) - 1;
+    size_t i = (size_t)(h ^ (h >> 29)) & mask;
+    while (s->slots[i]) {
+        if (s->slots[i] == h)
+            return 1;
+        i = (i + 1) & mask;
+    }
+    return 0;
+}
+
+static void hset_fill(struct hset *s, const char *const *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hset_add(s, text_hash64(words[i], strlen(words[i])));
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct gazetteer *load_gazetteer(const struct entities *st, char *err, size_t errlen)
+{
+    return gazetteer_load((const char *const *)st->paths, st->npaths, err, errlen);
+}
+
+static void entities_destroy(void *state)
+{
+    struct entities *st = state;
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->npaths; i++)
+        free(st->paths[i]);
+    free(st->paths);
+    gazetteer_free(st->gaz);
+    phrase_set_free(st->cues);
+    free(st->owner);
+    free(st->found);
+    free(st->m);
+    free(st->pend);
+    free(st->order);
+    free(st);
+}
+
+static int entities_init(void **state, const void *confp, const struct processor_env *env,
+                         char *err, size_t errlen)
+{
+    const struct entities_conf *conf = confp;
+    struct entities *st = calloc(1, sizeof(*st));
+
+    if (!st) {
+        snprintf(err, errlen, "entities: out of memory");
+        return -1;
+    }
+    st->conf = conf;
+    if (conf->max_entities < 1 || conf->max_entities > 1000) {
+        snprintf(err, errlen, "entities: max_entities must be 1-1000");
+        goto fail;
+    }
+    if (conf->gazetteer.n == 0) {
+        snprintf(err, errlen, "entities: no gazetteer configured");
+        goto fail;
+    }
+    st->paths = calloc(conf->gazetteer.n, sizeof(*st->paths));
+    if (!st->paths)
+        goto oom;
+    for (size_t i = 0; i < conf->gazetteer.n; i++) {
+        const char *p = conf->gazetteer.items[i];
+        st->paths[i] = env && env->cf ? conf_resolve_path(env->cf, p) : strdup(p);
+        if (!st->paths[i])
+            goto oom;
+        st->npaths++;
+    }
+    char why[512];
+    st->gaz = load_gazetteer(st, why, sizeof(why));
+    if (!st->gaz) {
+        snprintf(err, errlen, "entities: %s", why);
+        goto fail;
+    }
+    st->cues = phrase_set_new();
+    if (!st->cues)
+        goto oom;
+    for (size_t i = 0; i < NELEM(cue_phrases); i++)
+        if (phrase_set_add(st->cues, cue_phrases[i], 1, why, sizeof(why)) < 0)
+            goto oom;
+    hset_fill(&st->stop, stop_words, NELEM(stop_words));
+    hset_fill(&st->abbrev, abbrev_cues, NELEM(abbrev_cues));
+    hset_fill(&st->verb, verbs, NELEM(verbs));
+    *state = st;
+    return 0;
+oom:
+    snprintf(err, errlen, "entities: out of memory");
+fail:
+    entities_destroy(st);
+    return -1;
+}
+
+/* Index of the found entry for gazetteer entity g, adding it if new. */
+static int found_gaz(struct entities *st, uint32_t g, uint32_t *idx)
+{
+    for (size_t i = 0; i < st->nfound; i++)
+        if (st->found[i].gaz == g) {
+            *idx = (uint32_t)i;
+            return 0;
+        }
+    if (grow((void **)&st->found, &st->cap_found, st->nfound + 1, sizeof(*st->found)) < 0)
+        return -1;
+    struct found *f = &st->found[st->nfound];
+    memset(f, 0, sizeof(*f));
+    f->gaz = g;
+    f->type = st->gaz->ents[g].type;
+    f->first_off = UINT32_MAX;
+    *idx = (uint32_t)st->nfound++;
+    return 0;
+}
+
+static int add_mention(struct entities *st, uint32_t fi, const struct tokens *t,
+                       size_t tok, size_t ntok)
+{
+    if (grow((void **)&st->m, &st->cap_m, st->nm + 1, sizeof(*st->m)) < 0)
+        return -1;
+    const struct token *a = &t->toks[tok], *b = &t->toks[tok + ntok - 1];
+    st->m[st->nm].found = fi;
+    st->m[st->nm].off = a->off;
+    st->m[st->nm].len = b->off + b->len - a->off;
+    st->nm++;
+    for (size_t k = tok; k < tok + ntok; k++)
+        st->owner[k] = fi + 1;
+    if (a->off < st->found[fi].first_off)
+        st->found[fi].first_off = a->off;
+    return 0;
+}
+
+static int alias_case_ok(const struct gazetteer *g, const struct gaz_alias *a,
+                         const struct tokens *t, size_t i)
+{
+    const uint8_t *req = &g->case_req[a->case_off];
+    for (size_t k = 0; k < a->ntok; k++)
+        if (!gazetteer_case_ok(req[k], t->toks[i + k].flags))
+            return 0;
+    return 1;
+}
+
+/*
+ * The gazetteer scan over one token stream. In the body it records
+ * mentions and owners; in the headline (headline = 1) it only marks
+ * in_headline. Surname-only aliases become pending entries.
+ */
+static int scan_gazetteer(struct entities *st, const struct tokens *t, int headline)
+{
+    const struct gazetteer *g = st->gaz;
+    struct phrase_match m[16];
+
+    for (size_t i = 0; i < t->n; i++) {
+        const struct token *tok = &t->toks[i];
+        /* Most words are lower case and start no alias: one flag test and
+         * one bit test, no probe into the (possibly large) trie. */
+        if (!(tok->flags & (TOK_CAP | TOK_UPPER)) &&
+            !gazetteer_lower_may_start(g, tok->hash))
+            continue;
+        size_t nm = phrase_set_match_at(g->ps, t, i, m, NELEM(m));
+        if (nm == 0)
+            continue;
+        const struct gaz_alias *pick = NULL, *pick_surname = NULL;
+        uint32_t head = GAZ_NONE;
+        for (size_t k = nm; k-- > 0 && !pick && !pick_surname; ) {
+            for (uint32_t ai = m[k].value; ai != GAZ_NONE; ai = g->aliases[ai].next) {
+                const struct gaz_alias *a = &g->aliases[ai];
+                if (a->kind == GAZ_ALIAS_DEMONYM && !st->conf->demonyms)
+                    continue;
+                if (!alias_case_ok(g, a, t, i))
+                    continue;
+                if (a->kind == GAZ_ALIAS_SURNAME) {
+                    if (!pick_surname) {
+                        pick_surname = a;
+                        head = m[k].value;
+                    }
+                    continue;
+                }
+                pick = a;
+                break;
+            }
+        }
+        if (pick) {
+            uint32_t fi;
+            if (found_gaz(st, pick->entity, &fi) < 0)
+                return -1;
+            if (pick->kind == GAZ_ALIAS_NAME)
+                st->found[fi].full = 1;
+            if (headline)
+                st->found[fi].in_headline = 1;
+            else if (add_mention(st, fi, t, i, pick->ntok) < 0)
+                return -1;
+            i += pick->ntok - 1;
+        } else if (pick_surname) {
+            if (!st->conf->surname_linking)
+                continue;
+            if (grow((void **)&st->pend, &st->cap_pend, st->npend + 1, sizeof(*st->pend)) < 0)
+                return -1;
+            struct pending *p = &st->pend[st->npend++];
+            p->alias = head;
+            p->tok = (uint32_t)i;
+            p->ntok = pick_surname->ntok;
+            p->headline = headline;
+            if (!headline)
+                for (size_t k = i; k < i + p->ntok; k++)
+                    st->owner[k] = OWNER_PENDING;
+            i += pick_surname->ntok - 1;
+        }
+    }
+    return 0;
+}
+
+/* Resolves pending surname mentions against people named in full. */
+static int resolve_pending(struct entities *st, const struct tokens *body,
+                           const struct tokens *head)
+{
+    const struct gazetteer *g = st->gaz;
+    for (size_t i = 0; i < st->npend; i++) {
+        struct pending *p = &st->pend[i];
+        uint32_t fi = UINT32_MAX;
+        for (uint32_t ai = p->alias; ai != GAZ_NONE && fi == UINT32_MAX;
+             ai = g->aliases[ai].next) {
+            for (size_t k = 0; k < st->nfound; k++)
+                if (st->found[k].gaz == g->aliases[ai].entity && st->found[k].full) {
+                    fi = (uint32_t)k;
+                    break;
+                }
+        }
+        if (p->headline) {
+            if (fi != UINT32_MAX)
+                st->found[fi].in_headline = 1;
+            continue;
+        }
+        if (fi == UINT32_MAX) {
+            for (size_t k = p->tok; k < p->tok + p->ntok; k++)
+                st->owner[k] = 0;   /* free again for the cue pass */
+        } else if (add_mention(st, fi, body, p->tok, p->ntok) < 0) {
+            return -1;
+        }
+    }
+    (void)head;
+    return 0;
+}
+
+/* A token that may be part of a name nobody listed. */
+static int name_like(const struct entities *st, const struct tokens *t, size_t j)
+{
+    const struct token *tok = &t->toks[j];
+    return st->owner[j] == 0 && (tok->flags & TOK_CAP) && !(tok->flags & TOK_UPPER) &&
+           !(tok->flags & TOK_DIGIT) && tok->len >= 2 && !hset_has(&st->stop, tok->hash);
+}
+
+/* 1 if a title or role phrase ends right before token a. */
+static int cue_before(const struct entities *st, const struct tokens *t, size_t a,
+                      const char *text, int *cue_cap)
+{
+    struct phrase_match m[8];
+    size_t lo = a >= 4 ? a - 4 : 0;
+
+    if (a == 0)
+        return 0;
+    if (t->toks[a].flags & TOK_BREAK) {
+        /* Only an abbreviated title may stand before a full stop. */
+        const struct token *c = &t->toks[a - 1];
+        if (!hset_has(&st->abbrev, c->hash) || text[c->off + c->len] != '.')
+            return 0;
+        *cue_cap = 1;
+        return 1;
+    }
+    for (size_t k = lo; k < a; k++) {
+        size_t nm = phrase_set_match_at(st->cues, t, k, m, NELEM(m));
+        for (size_t x = 0; x < nm; x++)
+            if (k + m[x].ntok == a) {
+                *cue_cap = (t->toks[a - 1].flags & TOK_CAP) != 0;
+                return 1;
+            }
+    }
+    return 0;
+}
+
+static int same_name(const struct tokens *t, size_t a, size_t n, size_t b)
+{
+    for (size_t k = 0; k < n; k++)
+        if (t->toks[a + k].hash != t->toks[b + k].hash)
+            return 0;
+    return 1;
+}
+
+/* Adds or finds the person named by tokens [a, a+n). */
+static int found_person(struct entities *st, const struct tokens *t, size_t a, size_t n,
+                        uint32_t *idx)
+{
+    for (size_t i = 0; i < st->nfound; i++) {
+        struct found *f = &st->found[i];
+        if (f->gaz == GAZ_NONE && f->type == ENTITY_PERSON && f->ntok == n &&
+            same_name(t, f->tok, n, a)) {
+            *idx = (uint32_t)i;
+            return 0;
+        }
+    }
+    if (grow((void **)&st->found, &st->cap_found, st->nfound + 1, sizeof(*st->found)) < 0)
+        return -1;
+    struct found *f = &st->found[st->nfound];
+    memset(f, 0, sizeof(*f));
+    f->gaz = GAZ_NONE;
+    f->type = ENTITY_PERSON;
+    f->tok = (uint32_t)a;
+    f->ntok = (uint32_t)n;
+    f->surname = n > 1 ? t->toks[a + n - 1].hash : 0;
+    f->full = 1;
+    f->first_off = UINT32_MAX;
+    *idx = (uint32_t)st->nfound++;
+    st->cue_people++;
+    return 0;
+}
+
+/* People the gazetteer does not list, from titles and reporting verbs. */
+static int scan_cues(struct entities *st, const struct tokens *t, const char *text)
+{
+    size_t n = t->n;
+    for (size_t a = 0; a < n; a++) {
+        if (!name_like(st, t, a))
+            continue;
+        size_t b = a + 1;
+        while (b < n && b - a < 5 && name_like(st, t, b) && !(t->toks[b].flags & TOK_BREAK))
+            b++;
+        int cap = 0;
+        int cue = cue_before(st, t, a, text, &cap);
+        int verb_after = b < n && !(t->toks[b].flags & TOK_BREAK) &&
+                         hset_has(&st->verb, t->toks[b].hash);
+        int verb_before = a > 0 && !(t->toks[a].flags & TOK_BREAK) &&
+                          hset_has(&st->verb, t->toks[a - 1].hash);
+        size_t len = b - a, start = a;
+        int ok = 0;
+        if (cue && (len >= 2 || cap))
+            ok = 1;
+        else if ((verb_after || verb_before) && len >= 2)
+            ok = 1;
+        if (ok && !cue && len > 3) {
+            start = b - 3;      /* "Officials Told John Smith said": keep the end */
+            len = 3;
+        }
+        if (ok && len > 4)
+            len = 4;
+        if (ok) {
+            uint32_t fi;
+            if (found_person(st, t, start, len, &fi) < 0 ||
+                add_mention(st, fi, t, start, len) < 0)
+                return -1;
+        }
+        a = b - 1;
+    }
+    return 0;
+}
+
+/* Later mentions of cue-found people: the full name again, or the surname. */
+static int link_people(struct entities *st, const struct tokens *t)
+{
+    size_t n = t->n;
+    size_t nf = st->nfound;
+    for (size_t a = 0; a < n; a++) {
+        if (!name_like(st, t, a))
+            continue;
+        size_t b = a + 1;
+        while (b < n && name_like(st, t, b) && !(t->toks[b].flags & TOK_BREAK))
+            b++;
+        size_t len = b - a;
+        for (size_t i = 0; i < nf; i++) {
+            struct found *f = &st->found[i];
+            if (f->gaz != GAZ_NONE || f->type != ENTITY_PERSON)
+                continue;
+            if ((len == f->ntok && same_name(t, f->tok, len, a)) ||
+                (len == 1 && f->surname == t->toks[a].hash)) {
+                if (add_mention(st, (uint32_t)i, t, a, len) < 0)
+                    return -1;
+                break;
+            }
+        }
+        a = b - 1;
+    }
+    return 0;
+}
+
+/* Headline words naming a cue-found person ("Smith resigns"). */
+static void link_headline(struct entities *st, const struct tokens *t)
+{
+    for (size_t a = 0; a < t->n; a++) {
+        const struct token *tok = &t->toks[a];
+        if (!(tok->flags & (TOK_CAP | TOK_UPPER)))
+            continue;
+        for (size_t i = 0; i < st->nfound; i++) {
+            struct found *f = &st->found[i];
+            if (f->gaz == GAZ_NONE && f->type == ENTITY_PERSON && f->surname == tok->hash)
+                f->in_headline = 1;
+        }
+    }
+}
+
+/* The place the story was filed from. */
+static int tag_dateline(struct entities *st, struct record *rec)
+{
+    const struct tokens *t = &rec->body_toks;
+    uint32_t off = rec->dateline_span.off, end = off + rec->dateline_span.len;
+    size_t a = 0;
+
+    if (!rec->dateline || !*rec->dateline)
+        return 0;
+    if (rec->dateline_span.len > 0) {
+        while (a < t->n && t->toks[a].off < off)
+            a++;
+        size_t b = a;
+        while (b < t->n && t->toks[b].off + t->toks[b].len <= end)
+            b++;
+        if (a < b) {
+            uint32_t o = st->owner[a];
+            if (o && o != OWNER_PENDING) {
+                st->found[o - 1].dateline = 1;
+                return 0;
+            }
+        }
+        if (a < b && st->conf->unknown_datelines) {
+            /* Not in the gazetteer: a place without id, named as written. */
+            if (grow((void **)&st->found, &st->cap_found, st->nfound + 1,
+                     sizeof(*st->found)) < 0)
+                return -1;
+            struct found *f = &st->found[st->nfound];
+            memset(f, 0, sizeof(*f));
+            f->gaz = GAZ_NONE;
+            f->type = ENTITY_PLACE;
+            f->tok = (uint32_t)a;
+            f->ntok = (uint32_t)(b - a);
+            f->dateline = 1;
+            f->full = 1;
+            f->first_off = UINT32_MAX;
+            st->nfound++;
+            return add_mention(st, (uint32_t)(st->nfound - 1), t, a, b - a);
+        }
+        return 0;
+    }
+
+    /* No span in the body: match the dateline string on its own. */
+    struct tokens dt = {0};
+    struct phrase_match m[8];
+    int rc = 0;
+    if (text_tokenize(rec->dateline, strlen(rec->dateline), &dt) < 0)
+        return -1;
+    size_t nm = dt.n ? phrase_set_match_at(st->gaz->ps, &dt, 0, m, NELEM(m)) : 0;
+    for (size_t k = nm; k-- > 0; ) {
+        const struct gaz_alias *al = &st->gaz->aliases[m[k].value];
+        if (al->kind != GAZ_ALIAS_NAME || m[k].ntok != dt.n)
+            continue;
+        uint32_t fi;
+        if (found_gaz(st, al->entity, &fi) < 0) {
+            rc = -1;
+            break;
+        }
+        st->found[fi].dateline = 1;
+        st->found[fi].full = 1;
+        break;
+    }
+    text_tokens_free(&dt);
+    return rc;
+}
+
+static int cmp_mention(const void *x, const void *y)
+{
+    const struct mention *a = x, *b = y;
+    if (a->found != b->found)
+        return a->found < b->found ? -1 : 1;
+    return a->off < b->off ? -1 : a->off > b->off;
+}
+
+static int cmp_salience(const void *x, const void *y)
+{
+    const struct found *a = *(struct found *const *)x, *b = *(struct found *const *)y;
+    if (a->salience != b->salience)
+        return a->salience > b->salience ? -1 : 1;
+    return a->first_off < b->first_off ? -1 : a->first_off > b->first_off;
+}
+
+/* Title-cases a name written in capitals ("KYIV" -> "Kyiv"); ASCII only. */
+static char *name_from_text(const char *s, size_t len)
+{
+    char *out = ws_strndup(s, len);
+    if (!out)
+        return NULL;
+    int upper = 1;
+    for (size_t i = 0; i < len; i++)
+        if (out[i] >= 'a' && out[i] <= 'z')
+            upper = 0;
+    if (upper) {
+        int start = 1;
+        for (size_t i = 0; i < len; i++) {
+            char c = out[i];
+            int letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+            if (letter && !start && c >= 'A' && c <= 'Z')
+                out[i] = (char)(c - 'A' + 'a');
+            start = !letter && c != '\'';
+        }
+    }
+    return out;
+}
+
+/* Sorts by salience and appends the entities to rec. */
+static int emit(struct entities *st, struct record *rec)
+{
+    size_t body_len = rec->body_len ? rec->body_len : 1;
+
+    qsort(st->m, st->nm, sizeof(*st->m), cmp_mention);
+    for (size_t i = 0; i < st->nm; i++) {
+        struct found *f = &st->found[st->m[i].found];
+        if (f->nspans++ == 0)
+            f->span_start = (uint32_t)i;
+    }
+    if (grow((void **)&st->order, &st->cap_order, st->nfound, sizeof(*st->order)) < 0)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < st->nfound; i++) {
+        struct found *f = &st->found[i];
+        if (f->nspans == 0 && !f->in_headline && !f->dateline)
+            continue;
+        if (!f->full && f->nspans == 0)
+            continue;
+        /* Mentions dominate; the headline counts like two more; an early
+         * first mention and the dateline break ties. */
+        double pos = f->first_off == UINT32_MAX ? 0.0
+                     : 1.0 - (double)f->first_off / (double)body_len;
+        f->salience = f->nspans + (f->in_headline ? 2.0 : 0.0) + pos +
+                      (f->dateline ? 0.5 : 0.0);
+        st->order[n++] = f;
+    }
+    qsort(st->order, n, sizeof(*st->order), cmp_salience);
+    if (n > (size_t)st->conf->max_entities)
+        n = (size_t)st->conf->max_entities;
+    double top = n ? st->order[0]->salience : 1.0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct found *f = st->order[i];
+        struct entity *e = record_add_entity(rec);
+        if (!e)
+            return -1;
+        e->type = f->type;
+        e->in_headline = f->in_headline;
+        e->dateline = f->dateline;
+        e->mentions = f->nspans + (f->in_headline ? 1 : 0);
+        e->salience = top > 0 ? f->salience / top : 0;
+        if (f->gaz != GAZ_NONE) {
+            const struct gaz_entity *g = &st->gaz->ents[f->gaz];
+            e->name = strdup(g->name);
+            e->id = g->id ? strdup(g->id) : NULL;
+            e->role = g->role ? strdup(g->role) : NULL;
+            if (!e->name || (g->id && !e->id) || (g->role && !e->role))
+                return -1;
+        } else {
+            const struct token *a = &rec->body_toks.toks[f->tok];
+            const struct token *b = &rec->body_toks.toks[f->tok + f->ntok - 1];
+            e->name = name_from_text(rec->body + a->off, b->off + b->len - a->off);
+            if (!e->name)
+                return -1;
+        }
+        if (f->nspans) {
+            e->spans = malloc(f->nspans * sizeof(*e->spans));
+            if (!e->spans)
+                return -1;
+            for (size_t k = 0; k < f->nspans; k++) {
+                e->spans[k].off = st->m[f->span_start + k].off;
+                e->spans[k].len = st->m[f->span_start + k].len;
+            }
+            e->nspans = f->nspans;
+        }
+        st->entities_out++;
+        st->mentions_out += f->nspans;
+    }
+    return 0;
+}
+
+static enum verdict entities_process(void *state, struct record *rec)
+{
+    struct entities *st = state;
+
+    st->records++;
+    st->nfound = st->nm = st->npend = 0;
+    if (!rec->body && !rec->headline)
+        return VERDICT_KEEP;
+    if (!rec->analyzed && record_analyze(rec) < 0)
+        goto fail;
+    const struct tokens *body = &rec->body_toks, *head = &rec->head_toks;
+    if (grow((void **)&st->owner, &st->cap_owner, body->n + 1, sizeof(*st->owner)) < 0)
+        goto fail;
+    memset(st->owner, 0, (body->n + 1) * sizeof(*st->owner));
+
+    if (scan_gazetteer(st, body, 0) < 0 || scan_gazetteer(st, head, 1) < 0 ||
+        resolve_pending(st, body, head) < 0 || tag_dateline(st, rec) < 0)
+        goto fail;
+    if (st->conf->person_cues && body->n) {
+        if (scan_cues(st, body, rec->body) < 0)
+            goto fail;
+        if (st->conf->surname_linking && link_people(st, body) < 0)
+            goto fail;
+        if (st->conf->surname_linking)
+            link_headline(st, head);
+    }
+    if (emit(st, rec) < 0)
+        goto fail;
+    return VERDICT_KEEP;
+fail:
+    /* Out of memory: the record goes on untagged rather than lost. */
+    st->errors++;
+    return VERDICT_KEEP;
+}
+
+static int entities_reload(void *state, char *err, size_t errlen)
+{
+    struct entities *st = state;
+    char why[512];
+    struct gazetteer *g = load_gazetteer(st, why, sizeof(why));
+
+    if (!g) {
+        st->reload_failures++;
+        snprintf(err, errlen, "entities: %s (keeping the previous gazetteer)", why);
+        return -1;
+    }
+    gazetteer_free(st->gaz);
+    st->gaz = g;
+    st->reloads++;
+    return 0;
+}
+
+static void entities_stats(void *state, json_t *out)
+{
+    const struct entities *st = state;
+    json_object_set_new(out, "records", json_integer((json_int_t)st->records));
+    json_object_set_new(out, "entities", json_integer((json_int_t)st->entities_out));
+    json_object_set_new(out, "mentions", json_integer((json_int_t)st->mentions_out));
+    json_object_set_new(out, "cue_people", json_integer((json_int_t)st->cue_people));
+    json_object_set_new(out, "gazetteer_entities", json_integer((json_int_t)st->gaz->nents));
+    json_object_set_new(out, "gazetteer_aliases", json_integer((json_int_t)st->gaz->naliases));
+    json_object_set_new(out, "reloads", json_integer((json_int_t)st->reloads));
+    json_object_set_new(out, "reload_failures", json_integer((json_int_t)st->reload_failures));
+    json_object_set_new(out, "errors", json_integer((json_int_t)st->errors));
+}
+
+const struct processor_ops entities_processor = {
+    .name = "entities",
+    .summary = "tag people, organizations and places (gazetteer + person cues)",
+    .keys = entities_keys,
+    .conf_size = sizeof(struct entities_conf),
+    .init = entities_init,
+    .process = entities_process,
+    .tick = NULL,
+    .reload = entities_reload,
+    .restore = NULL,
+    .stats = entities_stats,
+    .destroy = entities_destroy,
+};
