@@ -94,7 +94,7 @@ demo: deps
 # The README's test command (and .ci/run): installs, builds, runs everything.
 check: deps-test
 	@$(MAKE) --no-print-directory WERROR=1 all unit-bins
-	@$(MAKE) --no-print-directory SAN=1 WERROR=1 unit-bins $(BUILD:build=build-san)/$(BIN)
+	@$(MAKE) --no-print-directory SAN=1 WERROR=1 unit-bins build-san/$(BIN)
 	tests/run.sh --build build --san-build build-san --kafka
 
 test: all unit-bins
