@@ -259,9 +259,7 @@ static int cue_matches(const struct taxonomy_entity_cue *cue, const struct entit
     case TAXONOMY_CUE_NAME:
         return e->name && strcasecmp(e->name, cue->value) == 0;
     case TAXONOMY_CUE_ROLE:
-        /* struct entity has no role yet; role cues stay dormant until the
-         * entities processor provides one. */
-        return 0;
+        return e->role && strcmp(e->role, cue->value) == 0;
     }
     return 0;
 }
@@ -293,8 +291,8 @@ static int entity_hits(struct topics *st, const struct record *rec)
                 double w = tp->cues[c].weight * place * rep;
                 st->ehits[st->nehits++] = (struct entity_hit){t, w, e->name};
                 st->evidence[t] += w;
-                break;   /* one cue per entity and topic: QID and name
-                          * cues for the same thing do not add up */
+                break;   /* first matching cue only: the QID, name and
+                          * role of one entity do not add up */
             }
         }
     }
