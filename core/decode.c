@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conf.h"
 #include "decode.h"
 
 static void fail(struct decode_error *err, const char *code, const char *fmt, ...)
@@ -375,4 +376,30 @@ struct record *decode_article(const char *buf, size_t len, const struct decode_o
         }
     }
     return f == INPUT_JSON ? decode_json(buf, len, o, err) : decode_text(buf, len, o, err);
+}
+
+int decode_time_arg(const char *s, int64_t now_ms, int64_t *ms)
+{
+    char norm[32];
+    char *end;
+
+    if (strcmp(s, "now") == 0) {
+        *ms = now_ms;
+        return 0;
+    }
+    if (strncmp(s, "now-", 4) == 0) {
+        int64_t d;
+        if (conf_parse_duration(s + 4, &d) < 0)
+            return -1;
+        *ms = now_ms - d;
+        return 0;
+    }
+    if (decode_iso8601(s, ms, norm) == 0)
+        return 0;
+    long long v = strtoll(s, &end, 10);
+    if (end != s && *end == '\0' && v >= 0) {
+        *ms = v;
+        return 0;
+    }
+    return -1;
 }

@@ -46,6 +46,10 @@ struct record *decode_article(const char *buf, size_t len,
  * string "YYYY-MM-DDTHH:MM:SSZ" (out: 21 bytes). 0 / -1. */
 int decode_iso8601(const char *s, int64_t *ms, char out[32]);
 
+/* Parses a command-line time: ISO 8601, Unix milliseconds, "now", or
+ * "now-DURATION" (now-24h, now-90m). 0 / -1. */
+int decode_time_arg(const char *s, int64_t now_ms, int64_t *ms);
+
 /* Formats Unix ms as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void decode_format_ms(int64_t ms, char out[32]);
 
