@@ -75,18 +75,18 @@ uint32_t text_utf8_decode(const char *str, size_t len, size_t *n)
     const unsigned char *s = (const unsigned char *)str;
     unsigned char c = s[0];
     size_t need;
-    uint32_t cp;
+    uint32_t cp, min;
 
     if (c < 0x80) {
         *n = 1;
         return c;
     }
     if ((c & 0xe0) == 0xc0) {
-        need = 2; cp = c & 0x1f;
+        need = 2; cp = c & 0x1f; min = 0x80;
     } else if ((c & 0xf0) == 0xe0) {
-        need = 3; cp = c & 0x0f;
+        need = 3; cp = c & 0x0f; min = 0x800;
     } else if ((c & 0xf8) == 0xf0) {
-        need = 4; cp = c & 0x07;
+        need = 4; cp = c & 0x07; min = 0x10000;
     } else {
         *n = 1;
         return 0xfffd;
@@ -101,6 +101,12 @@ uint32_t text_utf8_decode(const char *str, size_t len, size_t *n)
             return 0xfffd;
         }
         cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are invalid too:
+     * an overlong "/" must not decode to '/'. */
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        *n = 1;
+        return 0xfffd;
     }
     *n = need;
     return cp;
