@@ -49,7 +49,10 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN       := wirestream
 
-.PHONY: all demo check test test-san unit valgrind fuzz lint format bench deps deps-test clean
+readme: all
+	scripts/update-readme.sh
+
+.PHONY: readme all demo check test test-san unit valgrind fuzz lint format bench deps deps-test clean
 
 all: $(BIN)
 

@@ -621,10 +621,21 @@ void conf_describe(FILE *fp, const char *section, const struct conf_key *keys, i
     if (markdown) {
         fprintf(fp, "#### `[%s]`\n\n| key | type | default | description |\n|---|---|---|---|\n",
                 section);
-        for (const struct conf_key *k = keys; k->name; k++)
-            fprintf(fp, "| `%s` | %s | %s%s%s | %s |\n", k->name, type_name(k->type),
+        for (const struct conf_key *k = keys; k->name; k++) {
+            fprintf(fp, "| `%s` | %s | %s%s%s | ", k->name, type_name(k->type),
                     k->def && *k->def ? "`" : "", k->def && *k->def ? k->def : "(unset)",
-                    k->def && *k->def ? "`" : "", k->desc);
+                    k->def && *k->def ? "`" : "");
+            /* Markdown would eat "<topic name>" as HTML and split on '|'. */
+            for (const char *c = k->desc; *c; c++) {
+                if (*c == '<')
+                    fputs("&lt;", fp);
+                else if (*c == '|')
+                    fputs("\\|", fp);
+                else
+                    fputc(*c, fp);
+            }
+            fputs(" |\n", fp);
+        }
         fputc('\n', fp);
         return;
     }
