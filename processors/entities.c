@@ -118,6 +118,12 @@ static const char *const abbrev_cues[] = {
     "sen", "rep", "gov", "prof",
 };
 
+/* Lower-case words inside names ("Abdulaziz bin Salman", "al-Burhan"). */
+static const char *const particles[] = {
+    "bin", "bint", "ibn", "al", "el", "von", "van", "der", "den", "de", "da", "di",
+    "du", "dos", "das", "del", "la", "le", "abu", "ben", "ter",
+};
+
 static const char *const verbs[] = {
     "said", "says", "told", "added", "wrote", "warned", "announced", "stated",
     "insisted", "explained", "argued", "noted", "stressed", "urged", "declared",
@@ -130,7 +136,7 @@ struct found {
     uint32_t gaz;          /* gazetteer entity, GAZ_NONE otherwise */
     uint32_t tok, ntok;    /* person found by cues / unknown dateline: name
                               tokens in the body (ntok 0: name_buf) */
-    uint64_t surname;      /* hash of a cue person's last name token */
+    uint32_t sur_tok, sur_ntok; /* a cue person's surname ("Kosiniak-Kamysz") */
     int full;              /* named in full (not just by surname) */
     int in_headline;
     int dateline;
@@ -158,7 +164,7 @@ struct entities {
     size_t npaths;
     struct gazetteer *gaz;
     struct phrase_set *cues;
-    struct hset stop, abbrev, verb;
+    struct hset stop, abbrev, verb, cue1, particle;
 
     /* Per-record scratch, reused across records. */
     uint32_t *owner;       /* body token -> found index + 1; 0 free */
@@ -290,6 +296,18 @@ static int entities_init(void **state, const void *confp, const struct processor
     hset_fill(&st->stop, stop_words, NELEM(stop_words));
     hset_fill(&st->abbrev, abbrev_cues, NELEM(abbrev_cues));
     hset_fill(&st->verb, verbs, NELEM(verbs));
+    hset_fill(&st->particle, particles, NELEM(particles));
+    /* Every word of a title ("Prime" in "Deputy Prime Minister") is a
+     * title word, never part of a name. */
+    struct tokens ct = {0};
+    for (size_t i = 0; i < NELEM(cue_phrases); i++) {
+        if (text_tokenize(cue_phrases[i], strlen(cue_phrases[i]), &ct) < 0)
+            goto oom;
+        for (size_t k = 0; k < ct.n; k++)
+            if (ct.toks[k].len > 2)
+                hset_add(&st->cue1, ct.toks[k].hash);
+    }
+    text_tokens_free(&ct);
     *state = st;
     return 0;
 oom:
@@ -350,7 +368,36 @@ static int alias_case_ok(const struct gazetteer *g, const struct gaz_alias *a,
  * mentions and owners; in the headline (headline = 1) it only marks
  * in_headline. Surname-only aliases become pending entries.
  */
-static int scan_gazetteer(struct entities *st, const struct tokens *t, int headline)
+/*
+ * "U.N. Security Council": the tokenizer reads ". " after a dotted
+ * abbreviation as a sentence end, so the trie walk would stop there. When
+ * token i starts such an abbreviation, match on a copy of the next few
+ * tokens with that one break removed.
+ */
+#define BRIDGE_TOKENS 12
+static size_t match_bridged(const struct gazetteer *g, const struct tokens *t, size_t i,
+                            const char *text, size_t text_len,
+                            struct phrase_match *m, size_t max)
+{
+    size_t j = i;
+    while (j + 1 < t->n && t->toks[j + 1].len == 1 && !(t->toks[j + 1].flags & TOK_BREAK))
+        j++;
+    const struct token *last = &t->toks[j];
+    if (j == i || j + 1 >= t->n || !(t->toks[j + 1].flags & TOK_BREAK) ||
+        last->off + 1 >= text_len || text[last->off + 1] != '.' ||
+        (t->toks[j + 1].flags & TOK_PARA_START))
+        return phrase_set_match_at(g->ps, t, i, m, max);
+
+    struct token local[BRIDGE_TOKENS];
+    size_t n = t->n - i < BRIDGE_TOKENS ? t->n - i : BRIDGE_TOKENS;
+    memcpy(local, &t->toks[i], n * sizeof(*local));
+    local[j + 1 - i].flags &= (uint16_t)~(TOK_BREAK | TOK_SENT_START);
+    struct tokens view = {.toks = local, .n = n};
+    return phrase_set_match_at(g->ps, &view, 0, m, max);
+}
+
+static int scan_gazetteer(struct entities *st, const struct tokens *t, const char *text,
+                          size_t text_len, int headline)
 {
     const struct gazetteer *g = st->gaz;
     struct phrase_match m[16];
@@ -362,7 +409,9 @@ static int scan_gazetteer(struct entities *st, const struct tokens *t, int headl
         if (!(tok->flags & (TOK_CAP | TOK_UPPER)) &&
             !gazetteer_lower_may_start(g, tok->hash))
             continue;
-        size_t nm = phrase_set_match_at(g->ps, t, i, m, NELEM(m));
+        size_t nm = tok->len == 1 && text
+                    ? match_bridged(g, t, i, text, text_len, m, NELEM(m))
+                    : phrase_set_match_at(g->ps, t, i, m, NELEM(m));
         if (nm == 0)
             continue;
         const struct gaz_alias *pick = NULL, *pick_surname = NULL;
@@ -452,7 +501,27 @@ static int name_like(const struct entities *st, const struct tokens *t, size_t j
 {
     const struct token *tok = &t->toks[j];
     return st->owner[j] == 0 && (tok->flags & TOK_CAP) && !(tok->flags & TOK_UPPER) &&
-           !(tok->flags & TOK_DIGIT) && tok->len >= 2 && !hset_has(&st->stop, tok->hash);
+           !(tok->flags & TOK_DIGIT) && tok->len >= 2 && !hset_has(&st->stop, tok->hash) &&
+           !hset_has(&st->cue1, tok->hash);
+}
+
+/* End of the run of name tokens starting at a (name_like(a) holds): no
+ * punctuation inside, lower-case particles only between name words. */
+static size_t run_end(const struct entities *st, const struct tokens *t, size_t a, size_t max)
+{
+    size_t b = a + 1;
+    while (b < t->n && b - a < max && !(t->toks[b].flags & TOK_BREAK)) {
+        if (name_like(st, t, b)) {
+            b++;
+        } else if (st->owner[b] == 0 && !(t->toks[b].flags & TOK_CAP) &&
+                   hset_has(&st->particle, t->toks[b].hash) && b + 1 < t->n &&
+                   !(t->toks[b + 1].flags & TOK_BREAK) && name_like(st, t, b + 1)) {
+            b += 2;
+        } else {
+            break;
+        }
+    }
+    return b;
 }
 
 /* 1 if a title or role phrase ends right before token a. */
@@ -497,8 +566,10 @@ static int found_person(struct entities *st, const struct tokens *t, size_t a, s
 {
     for (size_t i = 0; i < st->nfound; i++) {
         struct found *f = &st->found[i];
-        if (f->gaz == GAZ_NONE && f->type == ENTITY_PERSON && f->ntok == n &&
-            same_name(t, f->tok, n, a)) {
+        if (f->gaz != GAZ_NONE || f->type != ENTITY_PERSON)
+            continue;
+        if ((f->ntok == n && same_name(t, f->tok, n, a)) ||
+            (f->sur_ntok == n && same_name(t, f->sur_tok, n, a))) {
             *idx = (uint32_t)i;
             return 0;
         }
@@ -511,7 +582,12 @@ static int found_person(struct entities *st, const struct tokens *t, size_t a, s
     f->type = ENTITY_PERSON;
     f->tok = (uint32_t)a;
     f->ntok = (uint32_t)n;
-    f->surname = n > 1 ? t->toks[a + n - 1].hash : 0;
+    /* The surname: the last word and whatever hyphens join to it. */
+    size_t s = a + n - 1;
+    while (s > a && (t->toks[s].flags & TOK_HYPHEN))
+        s--;
+    f->sur_tok = (uint32_t)s;
+    f->sur_ntok = n > 1 ? (uint32_t)(a + n - s) : 0;
     f->full = 1;
     f->first_off = UINT32_MAX;
     *idx = (uint32_t)st->nfound++;
@@ -526,9 +602,7 @@ static int scan_cues(struct entities *st, const struct tokens *t, const char *te
     for (size_t a = 0; a < n; a++) {
         if (!name_like(st, t, a))
             continue;
-        size_t b = a + 1;
-        while (b < n && b - a < 5 && name_like(st, t, b) && !(t->toks[b].flags & TOK_BREAK))
-            b++;
+        size_t b = run_end(st, t, a, 6);
         int cap = 0;
         int cue = cue_before(st, t, a, text, &cap);
         int verb_after = b < n && !(t->toks[b].flags & TOK_BREAK) &&
@@ -545,8 +619,8 @@ static int scan_cues(struct entities *st, const struct tokens *t, const char *te
             start = b - 3;      /* "Officials Told John Smith said": keep the end */
             len = 3;
         }
-        if (ok && len > 4)
-            len = 4;
+        if (ok && len > 5)
+            len = 5;
         if (ok) {
             uint32_t fi;
             if (found_person(st, t, start, len, &fi) < 0 ||
@@ -566,16 +640,14 @@ static int link_people(struct entities *st, const struct tokens *t)
     for (size_t a = 0; a < n; a++) {
         if (!name_like(st, t, a))
             continue;
-        size_t b = a + 1;
-        while (b < n && name_like(st, t, b) && !(t->toks[b].flags & TOK_BREAK))
-            b++;
+        size_t b = run_end(st, t, a, 6);
         size_t len = b - a;
         for (size_t i = 0; i < nf; i++) {
             struct found *f = &st->found[i];
             if (f->gaz != GAZ_NONE || f->type != ENTITY_PERSON)
                 continue;
             if ((len == f->ntok && same_name(t, f->tok, len, a)) ||
-                (len == 1 && f->surname == t->toks[a].hash)) {
+                (f->sur_ntok && len == f->sur_ntok && same_name(t, f->sur_tok, len, a))) {
                 if (add_mention(st, (uint32_t)i, t, a, len) < 0)
                     return -1;
                 break;
@@ -587,15 +659,21 @@ static int link_people(struct entities *st, const struct tokens *t)
 }
 
 /* Headline words naming a cue-found person ("Smith resigns"). */
-static void link_headline(struct entities *st, const struct tokens *t)
+static void link_headline(struct entities *st, const struct tokens *body,
+                          const struct tokens *t)
 {
     for (size_t a = 0; a < t->n; a++) {
-        const struct token *tok = &t->toks[a];
-        if (!(tok->flags & (TOK_CAP | TOK_UPPER)))
+        if (!(t->toks[a].flags & (TOK_CAP | TOK_UPPER)))
             continue;
         for (size_t i = 0; i < st->nfound; i++) {
             struct found *f = &st->found[i];
-            if (f->gaz == GAZ_NONE && f->type == ENTITY_PERSON && f->surname == tok->hash)
+            if (f->gaz != GAZ_NONE || f->type != ENTITY_PERSON || !f->sur_ntok ||
+                a + f->sur_ntok > t->n)
+                continue;
+            size_t k = 0;
+            while (k < f->sur_ntok && t->toks[a + k].hash == body->toks[f->sur_tok + k].hash)
+                k++;
+            if (k == f->sur_ntok)
                 f->in_headline = 1;
         }
     }
@@ -794,7 +872,9 @@ static enum verdict entities_process(void *state, struct record *rec)
         goto fail;
     memset(st->owner, 0, (body->n + 1) * sizeof(*st->owner));
 
-    if (scan_gazetteer(st, body, 0) < 0 || scan_gazetteer(st, head, 1) < 0 ||
+    if (scan_gazetteer(st, body, rec->body, rec->body_len, 0) < 0 ||
+        scan_gazetteer(st, head, rec->headline,
+                       rec->headline ? strlen(rec->headline) : 0, 1) < 0 ||
         resolve_pending(st, body, head) < 0 || tag_dateline(st, rec) < 0)
         goto fail;
     if (st->conf->person_cues && body->n) {
@@ -803,7 +883,7 @@ static enum verdict entities_process(void *state, struct record *rec)
         if (st->conf->surname_linking && link_people(st, body) < 0)
             goto fail;
         if (st->conf->surname_linking)
-            link_headline(st, head);
+            link_headline(st, body, head);
     }
     if (emit(st, rec) < 0)
         goto fail;
