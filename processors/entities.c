@@ -789,7 +789,8 @@ static int emit(struct entities *st, struct record *rec)
 {
     size_t body_len = rec->body_len ? rec->body_len : 1;
 
-    qsort(st->m, st->nm, sizeof(*st->m), cmp_mention);
+    if (st->nm)
+        qsort(st->m, st->nm, sizeof(*st->m), cmp_mention);
     for (size_t i = 0; i < st->nm; i++) {
         struct found *f = &st->found[st->m[i].found];
         if (f->nspans++ == 0)
@@ -812,7 +813,8 @@ static int emit(struct entities *st, struct record *rec)
                       (f->dateline ? 0.5 : 0.0);
         st->order[n++] = f;
     }
-    qsort(st->order, n, sizeof(*st->order), cmp_salience);
+    if (n)
+        qsort(st->order, n, sizeof(*st->order), cmp_salience);
     if (n > (size_t)st->conf->max_entities)
         n = (size_t)st->conf->max_entities;
     double top = n ? st->order[0]->salience : 1.0;
