@@ -147,3 +147,26 @@ int embedded_account(struct embedded *e, const char *topic, int32_t partition,
              EMBEDDED_PARTITION_BYTES, EMBEDDED_PARTITION_MESSAGES);
     return 1;
 }
+
+int embedded_create_pipeline_topics(struct embedded *e, const struct settings *s,
+                                    char *err, size_t errlen)
+{
+    int np = (int)s->kafka.embedded_partitions;
+    const struct output_settings *o = &s->output;
+    static const char *const topic_names[] = {"war", "alliances", "diplomacy"};
+
+    for (size_t i = 0; i < s->kafka.input_topics.n; i++)
+        if (embedded_create_topic(e, s->kafka.input_topics.items[i], np, err, errlen) < 0)
+            return -1;
+    const char *outs[] = {o->enriched_topic, o->duplicates_topic, o->deadletter_topic};
+    for (size_t i = 0; i < 3; i++)
+        if (embedded_create_topic(e, outs[i], np, err, errlen) < 0)
+            return -1;
+    for (size_t i = 0; i < 3; i++) {
+        char t[512];
+        snprintf(t, sizeof(t), "%s%s", o->topic_prefix, topic_names[i]);
+        if (embedded_create_topic(e, t, np, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}

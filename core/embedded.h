@@ -20,6 +20,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "settings.h"
+
 #define EMBEDDED_PARTITION_BYTES (5 * 1024 * 1024)
 #define EMBEDDED_PARTITION_MESSAGES 100000
 #define EMBEDDED_WARN_PERCENT 80
@@ -39,6 +41,12 @@ rd_kafka_mock_cluster_t *embedded_cluster(struct embedded *e);
 /* Creates a topic (an existing one is left alone). 0 / -1 with err. */
 int embedded_create_topic(struct embedded *e, const char *topic, int partitions,
                           char *err, size_t errlen);
+
+/* Creates every topic the pipeline reads or writes ([kafka] input_topics,
+ * the [output] topics, the per-topic streams of the default taxonomy's
+ * topics) with [kafka] embedded_partitions partitions. 0 / -1 with err. */
+int embedded_create_pipeline_topics(struct embedded *e, const struct settings *s,
+                                    char *err, size_t errlen);
 
 /* Counts a message written to topic/partition; logs a warning when the
  * partition passes EMBEDDED_WARN_PERCENT of either limit. Returns 1 when

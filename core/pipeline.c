@@ -1,0 +1,760 @@
+/*
+ * pipeline.c - the run loop (see pipeline.h).
+ *
+ * One libevent loop serves two librdkafka queues through wake-up pipes:
+ * the consumer's (messages, rebalances, commit results) and the
+ * producer's (delivery reports). Each consumed message is tracked in
+ * offsets.c with one hold per message it causes; the delivery report of
+ * each output releases a hold; the commit timer commits, per partition,
+ * the position after the longest fully delivered prefix. When too much is
+ * in flight the assigned partitions are paused until half of it drained.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "../consumer/consumer.h"
+#include "../producer/producer.h"
+#include "chain.h"
+#include "decode.h"
+#include "embedded.h"
+#include "encode.h"
+#include "log.h"
+#include "offsets.h"
+#include "pipeline.h"
+#include "statestore_kafka.h"
+
+#define MOD "pipeline"
+#define STATE_TIMEOUT_MS 60000
+#define REVOKE_FLUSH_MS 30000
+#define SEND_WAIT_MS 1000
+
+struct pipeline {
+    const struct settings *s;
+    struct pipeline_opts o;
+    char *brokers;
+    struct decode_opts dopts;
+    enum output_format ofmt;
+    int publish_duplicates;
+    int stateful;                 /* the chain persists state */
+
+    struct event_base *base;
+    struct event *ev_consumer, *ev_producer, *ev_poll, *ev_commit, *ev_stats;
+    struct event *ev_sigterm, *ev_sigint, *ev_sighup;
+
+    struct consumer *consumer;
+    struct producer *producer;
+    struct chain *chain;
+    struct offsets *offsets;
+    struct state_store store;
+    struct offset_item *cur_item; /* input being processed (state writes hold it) */
+
+    int consuming;                /* 0 once stopping */
+    int stop_requested;
+    int fatal;
+    char fatal_msg[512];
+
+    struct pipeline_counters c;
+    uint64_t last_stats_consumed;
+    int64_t last_stats_ms;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_fatal(struct pipeline *p, const char *msg)
+{
+    if (!p->fatal) {
+        p->fatal = 1;
+        snprintf(p->fatal_msg, sizeof(p->fatal_msg), "%s", msg);
+        log_error(MOD, "fatal: %s; stopping without committing what was not delivered", msg);
+    }
+    p->consuming = 0;
+    if (p->base)
+        event_base_loopbreak(p->base);
+}
+
+/* ---- back-pressure ----------------------------------------------------- */
+
+static void check_pressure(struct pipeline *p)
+{
+    uint64_t max = (uint64_t)p->s->kafka.max_in_flight;
+    if (!p->consumer)
+        return;
+    if (!consumer_paused(p->consumer) && p->c.in_flight >= max) {
+        if (consumer_pause(p->consumer, 1) == 0) {
+            p->c.pauses++;
+            log_info(MOD, "%" PRIu64 " messages in flight: consumption paused", p->c.in_flight);
+        }
+    } else if (consumer_paused(p->consumer) && p->c.in_flight <= max / 2) {
+        if (consumer_pause(p->consumer, 0) == 0)
+            log_info(MOD, "%" PRIu64 " in flight: consumption resumed", p->c.in_flight);
+    }
+}
+
+/* ---- delivery ---------------------------------------------------------- */
+
+static void on_delivery(void *arg, void *opaque, rd_kafka_resp_err_t err, const char *topic,
+                        int32_t partition, size_t len)
+{
+    struct pipeline *p = arg;
+    struct offset_item *it = opaque;
+
+    if (p->c.in_flight)
+        p->c.in_flight--;
+    if (err) {
+        char msg[512];
+        p->c.failed++;
+        snprintf(msg, sizeof(msg), "delivery to %s failed for good: %s", topic,
+                 rd_kafka_err2str(err));
+        /* The hold stays: this input's offset is never committed. */
+        set_fatal(p, msg);
+        return;
+    }
+    p->c.delivered++;
+    if (p->o.embedded)
+        embedded_account(p->o.embedded, topic, partition, len);
+    if (it && offsets_release(p->offsets, it))
+        p->c.done++;
+}
+
+static rd_kafka_headers_t *source_headers(const rd_kafka_message_t *m, int with_content_type)
+{
+    char num[32];
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+
+    rd_kafka_header_add(h, PIPELINE_H_SCHEMA, -1, SCHEMA_VERSION, -1);
+    if (with_content_type)
+        rd_kafka_header_add(h, PIPELINE_H_CONTENT_TYPE, -1, "application/json", -1);
+    rd_kafka_header_add(h, PIPELINE_H_SRC_TOPIC, -1, rd_kafka_topic_name(m->rkt), -1);
+    snprintf(num, sizeof(num), "%d", (int)m->partition);
+    rd_kafka_header_add(h, PIPELINE_H_SRC_PART, -1, num, -1);
+    snprintf(num, sizeof(num), "%" PRId64, m->offset);
+    rd_kafka_header_add(h, PIPELINE_H_SRC_OFFSET, -1, num, -1);
+    snprintf(num, sizeof(num), "%" PRId64, ts);
+    rd_kafka_header_add(h, PIPELINE_H_SRC_TS, -1, num, -1);
+    return h;
+}
+
+/* Sends one output of `it`. payload is taken over (freed on failure too). */
+static int send_output(struct pipeline *p, struct offset_item *it, const char *topic,
+                       const char *key, char *payload, size_t len, unsigned flags,
+                       rd_kafka_headers_t *hdrs)
+{
+    char err[512];
+    if (it)
+        offsets_hold(it);
+    if (producer_send(p->producer, topic, key, key ? strlen(key) : 0, payload, len, hdrs, it,
+                      flags, SEND_WAIT_MS, err, sizeof(err)) < 0) {
+        if (flags & PRODUCER_TAKE)
+            free(payload);
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        /* Keep the hold: the input must not be committed. */
+        set_fatal(p, err);
+        return -1;
+    }
+    p->c.produced++;
+    p->c.in_flight++;
+    return 0;
+}
+
+/* The state store's put(): a changelog message, an output of the input
+ * being processed (so its offset waits for the write). */
+static int store_put(void *opaque, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct pipeline *p = opaque;
+    char err[512];
+    struct offset_item *it = p->cur_item;
+
+    if (it)
+        offsets_hold(it);
+    if (producer_send(p->producer, p->s->output.state_topic, key, klen, (void *)val,
+                      val ? vlen : 0, NULL, it, 0, SEND_WAIT_MS, err, sizeof(err)) < 0) {
+        set_fatal(p, err);
+        return -1;
+    }
+    p->c.state_writes++;
+    p->c.produced++;
+    p->c.in_flight++;
+    return 0;
+}
+
+/* ---- processing -------------------------------------------------------- */
+
+static void dead_letter(struct pipeline *p, struct offset_item *it, const rd_kafka_message_t *m,
+                        const char *code, const char *msg)
+{
+    rd_kafka_headers_t *orig = NULL;
+    rd_kafka_headers_t *h;
+
+    /* The original headers first, unchanged, then ours. */
+    if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig) {
+        h = rd_kafka_headers_copy(orig);
+        rd_kafka_headers_t *ours = source_headers(m, 0);
+        const char *name;
+        const void *val;
+        size_t sz;
+        for (size_t i = 0; rd_kafka_header_get_all(ours, i, &name, &val, &sz) == 0; i++)
+            rd_kafka_header_add(h, name, -1, val, (ssize_t)sz);
+        rd_kafka_headers_destroy(ours);
+    } else {
+        h = source_headers(m, 0);
+    }
+    rd_kafka_header_add(h, PIPELINE_H_REASON, -1, code ? code : "rejected", -1);
+    rd_kafka_header_add(h, PIPELINE_H_MESSAGE, -1, msg ? msg : "", -1);
+    log_debug(MOD, "%s [%d] @%" PRId64 ": dead letter: %s: %s", rd_kafka_topic_name(m->rkt),
+              (int)m->partition, m->offset, code, msg ? msg : "");
+    /* Original bytes and key untouched (both copied). */
+    char err[512];
+    offsets_hold(it);
+    if (producer_send(p->producer, p->s->output.deadletter_topic, m->key, m->key_len,
+                      m->payload, m->len, h, it, 0, SEND_WAIT_MS, err, sizeof(err)) < 0) {
+        rd_kafka_headers_destroy(h);
+        set_fatal(p, err);
+    } else {
+        p->c.deadletter++;
+        p->c.produced++;
+        p->c.in_flight++;
+    }
+}
+
+static void publish(struct pipeline *p, struct offset_item *it, const rd_kafka_message_t *m,
+                    struct record *rec)
+{
+    size_t len;
+    const char *key = rec->dedupe.cluster ? rec->dedupe.cluster : rec->id;
+    int64_t now = wall_ms();
+
+    if (rec->dedupe.status != DEDUPE_UNIQUE) {
+        if (!p->publish_duplicates) {
+            p->c.dropped++;
+            return;
+        }
+        char *line = encode_record_line(rec, p->ofmt, now, &len);
+        if (!line) {
+            set_fatal(p, "out of memory while encoding");
+            return;
+        }
+        if (send_output(p, it, p->s->output.duplicates_topic, key, line, len, PRODUCER_TAKE,
+                        source_headers(m, 1)) == 0)
+            p->c.duplicates++;
+        return;
+    }
+    char *line = encode_record_line(rec, p->ofmt, now, &len);
+    if (!line) {
+        set_fatal(p, "out of memory while encoding");
+        return;
+    }
+    /* Per-topic copies first: the enriched send takes the buffer over. */
+    for (size_t i = 0; i < rec->ntopics && !p->fatal; i++) {
+        char topic[512];
+        snprintf(topic, sizeof(topic), "%s%s", p->s->output.topic_prefix, rec->topics[i].name);
+        if (send_output(p, it, topic, key, line, len, 0, source_headers(m, 1)) == 0)
+            p->c.routed++;
+    }
+    if (p->fatal) {
+        free(line);
+        return;
+    }
+    if (send_output(p, it, p->s->output.enriched_topic, key, line, len, PRODUCER_TAKE,
+                    source_headers(m, 1)) == 0)
+        p->c.enriched++;
+}
+
+static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    struct offset_item *it = offsets_track(p->offsets, topic, m->partition, m->offset);
+    struct decode_error derr;
+    rd_kafka_timestamp_type_t tstype;
+
+    if (!it) {
+        set_fatal(p, "out of memory");
+        return;
+    }
+    p->c.consumed++;
+    if (p->o.embedded)
+        embedded_account(p->o.embedded, topic, m->partition, m->len);
+    struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, &derr);
+    if (!rec) {
+        dead_letter(p, it, m, derr.code, derr.msg);
+    } else {
+        rec->prov.set = 1;
+        record_set(&rec->prov.topic, topic, (size_t)-1);
+        rec->prov.partition = m->partition;
+        rec->prov.offset = m->offset;
+        rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+        p->cur_item = it;
+        enum verdict v = chain_process(p->chain, rec);
+        p->cur_item = NULL;
+        if (v == VERDICT_REJECT) {
+            dead_letter(p, it, m, rec->reject_code, rec->reject_msg);
+        } else if (v == VERDICT_DROP) {
+            p->c.dropped++;           /* nothing published; the offset still counts */
+        } else {
+            if (!rec->id)
+                record_make_id(rec);
+            publish(p, it, m, rec);
+        }
+        record_free(rec);
+    }
+    /* The processing hold; the outputs hold it further. */
+    if (offsets_release(p->offsets, it))
+        p->c.done++;
+}
+
+static void drain_consumer(struct pipeline *p)
+{
+    int64_t budget = p->s->kafka.batch_size;
+    consumer_ack_wakeup(p->consumer);
+    while (p->consuming && budget-- > 0) {
+        rd_kafka_message_t *m = consumer_poll(p->consumer);
+        if (!m)
+            return;
+        process_message(p, m);
+        rd_kafka_message_destroy(m);
+        check_pressure(p);
+        if (consumer_paused(p->consumer))
+            break;
+    }
+    /* Budget spent with more waiting: the queue will not wake us again
+     * (it only signals on empty -> non-empty), so come back right after
+     * the other pending events. */
+    if (p->consuming && !consumer_paused(p->consumer))
+        event_active(p->ev_consumer, EV_READ, 0);
+}
+
+/* ---- commits ----------------------------------------------------------- */
+
+static void add_offset(void *arg, const char *topic, int32_t partition, int64_t next)
+{
+    rd_kafka_topic_partition_list_add(arg, topic, partition)->offset = next;
+}
+
+static int commit(struct pipeline *p, int sync)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    int rc = 0;
+    if (offsets_committable(p->offsets, sync, add_offset, l) > 0) {
+        if (consumer_commit(p->consumer, l, !sync) == 0) {
+            /* Async results only tell failure through the commit callback;
+             * a failed one is simply sent again by the next commit. */
+            for (int i = 0; i < l->cnt; i++)
+                offsets_mark_committed(p->offsets, l->elems[i].topic, l->elems[i].partition,
+                                       l->elems[i].offset);
+            p->c.commits++;
+            log_debug(MOD, "committed %d partition(s)%s", l->cnt, sync ? " (sync)" : "");
+        } else {
+            rc = -1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+/* ---- rebalance hooks (run inside consumer_poll / consumer_close) -------- */
+
+static void on_assigned(void *arg, const rd_kafka_topic_partition_list_t *parts)
+{
+    (void)arg;
+    (void)parts;
+}
+
+static void on_revoking(void *arg, const rd_kafka_topic_partition_list_t *parts)
+{
+    struct pipeline *p = arg;
+    /* Finish what is in flight, then commit it, before the partitions
+     * move: the next owner starts exactly where we stopped. Blocking the
+     * loop here is bounded and only happens during a rebalance. */
+    if (producer_flush(p->producer, REVOKE_FLUSH_MS) < 0)
+        log_warn(MOD, "revoke: %d message(s) still undelivered after %d ms; their inputs "
+                 "will be processed again by the next owner", producer_outq(p->producer),
+                 REVOKE_FLUSH_MS);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t pos = offsets_position(p->offsets, parts->elems[i].topic,
+                                       parts->elems[i].partition);
+        if (pos >= 0)
+            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
+                                              parts->elems[i].partition)->offset = pos;
+    }
+    if (l->cnt && consumer_commit(p->consumer, l, 0) == 0)
+        p->c.commits++;
+    rd_kafka_topic_partition_list_destroy(l);
+    for (int i = 0; i < parts->cnt; i++)
+        offsets_forget(p->offsets, parts->elems[i].topic, parts->elems[i].partition);
+}
+
+static void on_consumer_fatal(void *arg, const char *reason)
+{
+    set_fatal(arg, reason);
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void ev_consumer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    drain_consumer(arg);
+}
+
+static void serve_producer(struct pipeline *p)
+{
+    char err[512];
+    producer_poll(p->producer);
+    p->c.retries = producer_retries(p->producer);
+    if (producer_fatal(p->producer, err, sizeof(err)))
+        set_fatal(p, err);
+    check_pressure(p);
+}
+
+static void ev_producer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    serve_producer(arg);
+}
+
+static void ev_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pipeline *p = arg;
+    /* Safety net for a missed wake-up. */
+    serve_producer(p);
+    if (p->consuming)
+        drain_consumer(p);
+}
+
+static void ev_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pipeline *p = arg;
+    commit(p, 0);
+    chain_tick(p->chain, wall_ms());
+}
+
+static void log_stats(struct pipeline *p)
+{
+    int64_t now = mono_ms();
+    double secs = (double)(now - p->last_stats_ms) / 1000.0;
+    double rate = secs > 0 ? (double)(p->c.consumed - p->last_stats_consumed) / secs : 0;
+    p->last_stats_ms = now;
+    p->last_stats_consumed = p->c.consumed;
+    log_info("stats", "consumed=%" PRIu64 " done=%" PRIu64 " enriched=%" PRIu64
+             " routed=%" PRIu64 " duplicates=%" PRIu64 " dropped=%" PRIu64
+             " deadletter=%" PRIu64 " state=%" PRIu64 " in_flight=%" PRIu64
+             " paused=%d retries=%" PRIu64 " commits=%" PRIu64 " rate=%.1f/s",
+             p->c.consumed, p->c.done, p->c.enriched, p->c.routed, p->c.duplicates,
+             p->c.dropped, p->c.deadletter, p->c.state_writes, p->c.in_flight,
+             consumer_paused(p->consumer), p->c.retries, p->c.commits, rate);
+}
+
+static void ev_stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+    log_stats(arg);
+}
+
+static void ev_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct pipeline *p = arg;
+    if (sig == SIGHUP) {
+        char err[1024];
+        if (chain_reload(p->chain, err, sizeof(err)) < 0) {
+            p->c.reload_failures++;
+            log_error(MOD, "reload failed, the old data stays in use: %s", err);
+        } else {
+            p->c.reloads++;
+            log_info(MOD, "reloaded the processors' data files");
+        }
+        return;
+    }
+    log_info(MOD, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    pipeline_request_stop(p);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static struct timeval tv_ms(int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    return tv;
+}
+
+static int chain_is_stateful(const struct settings *s)
+{
+    for (size_t i = 0; i < s->pipeline.processors.n; i++) {
+        const struct processor_ops *ops = processor_find(s->pipeline.processors.items[i]);
+        if (ops && ops->restore)
+            return 1;
+    }
+    return 0;
+}
+
+struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_opts *o,
+                              char *err, size_t errlen)
+{
+    struct pipeline *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->s = s;
+    p->o = *o;
+    if (!p->o.shutdown_timeout)
+        p->o.shutdown_timeout = 30000;
+    if (!o->brokers || strcmp(o->brokers, "embedded") == 0) {
+        snprintf(err, errlen, "pipeline: no bootstrap servers (start the embedded broker first)");
+        goto fail;
+    }
+    p->brokers = strdup(o->brokers);
+    p->o.brokers = p->brokers;
+    const char *fmt = s->input.format;
+    p->dopts.format = strcmp(fmt, "json") == 0 ? INPUT_JSON
+                      : strcmp(fmt, "text") == 0 ? INPUT_TEXT : INPUT_AUTO;
+    p->dopts.max_body_size = (size_t)s->input.max_body_size;
+    p->dopts.max_message_size = (size_t)s->input.max_message_size;
+    if (encode_parse_format(s->pipeline.output_format, &p->ofmt) < 0) {
+        snprintf(err, errlen, "[pipeline] output_format: expected record or ninjs");
+        goto fail;
+    }
+    p->publish_duplicates = strcmp(s->output.duplicates, "publish") == 0;
+    p->stateful = chain_is_stateful(s);
+    p->store.opaque = p;
+    p->store.put = store_put;
+
+    if (!(p->offsets = offsets_new()) || !(p->base = event_base_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (!(p->chain = chain_new(s, p->stateful ? &p->store : NULL, err, errlen)))
+        goto fail;
+    if (!(p->producer = producer_new(s, p->brokers, on_delivery, p, err, errlen)))
+        goto fail;
+    const struct consumer_handlers h = {on_assigned, on_revoking, on_consumer_fatal};
+    if (!(p->consumer = consumer_new(s, p->brokers, o->group_id, &h, p, err, errlen)))
+        goto fail;
+
+    p->ev_consumer = event_new(p->base, consumer_fd(p->consumer), EV_READ | EV_PERSIST,
+                               ev_consumer_cb, p);
+    p->ev_producer = event_new(p->base, producer_fd(p->producer), EV_READ | EV_PERSIST,
+                               ev_producer_cb, p);
+    p->ev_poll = event_new(p->base, -1, EV_PERSIST, ev_poll_cb, p);
+    p->ev_commit = event_new(p->base, -1, EV_PERSIST, ev_commit_cb, p);
+    p->ev_stats = event_new(p->base, -1, EV_PERSIST, ev_stats_cb, p);
+    if (!p->ev_consumer || !p->ev_producer || !p->ev_poll || !p->ev_commit || !p->ev_stats) {
+        snprintf(err, errlen, "libevent: cannot create events");
+        goto fail;
+    }
+    if (o->handle_signals) {
+        p->ev_sigterm = evsignal_new(p->base, SIGTERM, ev_signal_cb, p);
+        p->ev_sigint = evsignal_new(p->base, SIGINT, ev_signal_cb, p);
+        p->ev_sighup = evsignal_new(p->base, SIGHUP, ev_signal_cb, p);
+    }
+    return p;
+fail:
+    pipeline_free(p);
+    return NULL;
+}
+
+static int restore_entry(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct pipeline *p = arg;
+    chain_restore(p->chain, key, klen, val, vlen);   /* unknown owners are ignored */
+    p->c.restored++;
+    return 0;
+}
+
+int pipeline_start(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct settings *s = p->s;
+
+    if (p->stateful) {
+        const char *topic = s->output.state_topic;
+        if (p->o.embedded) {
+            if (embedded_create_topic(p->o.embedded, topic, (int)s->output.state_partitions,
+                                      err, errlen) < 0)
+                return -1;
+        } else if (statestore_kafka_ensure(producer_handle(p->producer), topic,
+                                           (int)s->output.state_partitions, STATE_TIMEOUT_MS,
+                                           err, errlen) < 0) {
+            return -1;
+        }
+        int64_t t0 = mono_ms();
+        long n = statestore_kafka_restore(s, p->brokers, topic, restore_entry, p,
+                                          STATE_TIMEOUT_MS, err, errlen);
+        if (n < 0)
+            return -1;
+        log_info(MOD, "restored %ld state entries from %s in %" PRId64 " ms", n, topic,
+                 mono_ms() - t0);
+    }
+    if (consumer_subscribe(p->consumer, &s->kafka.input_topics, err, errlen) < 0)
+        return -1;
+    struct timeval poll = tv_ms(s->kafka.poll_interval > 0 ? s->kafka.poll_interval : 100);
+    struct timeval com = tv_ms(s->kafka.commit_interval > 0 ? s->kafka.commit_interval : 1000);
+    event_add(p->ev_consumer, NULL);
+    event_add(p->ev_producer, NULL);
+    event_add(p->ev_poll, &poll);
+    event_add(p->ev_commit, &com);
+    if (!p->o.quiet && s->log.stats_interval > 0) {
+        struct timeval st = tv_ms(s->log.stats_interval);
+        event_add(p->ev_stats, &st);
+    }
+    if (p->ev_sigterm) {
+        event_add(p->ev_sigterm, NULL);
+        event_add(p->ev_sigint, NULL);
+        event_add(p->ev_sighup, NULL);
+    }
+    p->consuming = 1;
+    p->last_stats_ms = mono_ms();
+    log_info(MOD, "consuming %s from %s as group %s", s->kafka.input_topics.items[0],
+             p->brokers, p->o.group_id ? p->o.group_id : s->kafka.group_id);
+    return 0;
+}
+
+int pipeline_run_until(struct pipeline *p, pipeline_cond_fn cond, void *arg, int64_t timeout_ms)
+{
+    int64_t deadline = timeout_ms >= 0 ? mono_ms() + timeout_ms : INT64_MAX;
+    for (;;) {
+        if (p->fatal)
+            return -1;
+        if (cond && cond(arg, p))
+            return 1;
+        if (p->stop_requested || mono_ms() >= deadline)
+            return 0;
+        /* The poll timer bounds each iteration to poll_interval. */
+        event_base_loop(p->base, EVLOOP_ONCE);
+    }
+}
+
+int pipeline_run(struct pipeline *p)
+{
+    return pipeline_run_until(p, NULL, NULL, -1);
+}
+
+void pipeline_request_stop(struct pipeline *p)
+{
+    p->stop_requested = 1;
+    p->consuming = 0;
+    event_base_loopbreak(p->base);
+}
+
+int pipeline_stop(struct pipeline *p)
+{
+    int rc = 0;
+    /* 1. Stop consuming: what the consumer fetched but we did not take is
+     *    simply not committed, and is read again next time. */
+    p->consuming = 0;
+    if (p->ev_consumer)
+        event_del(p->ev_consumer);
+    if (p->ev_poll)
+        event_del(p->ev_poll);
+    /* 2. Deliver what is in flight. */
+    if (p->producer && producer_flush(p->producer, (int)p->o.shutdown_timeout) < 0) {
+        log_error(MOD, "shutdown: %d message(s) not delivered within %" PRId64 " ms; their "
+                  "inputs stay uncommitted", producer_outq(p->producer), p->o.shutdown_timeout);
+        rc = -1;
+    }
+    p->c.retries = p->producer ? producer_retries(p->producer) : 0;
+    /* 3. Commit everything delivered, synchronously. */
+    if (p->consumer && commit(p, 1) < 0)
+        rc = -1;
+    /* 4. Leave the group (the final revoke commits again: harmless). */
+    if (p->consumer)
+        consumer_close(p->consumer);
+    if (offsets_pending(p->offsets) > 0) {
+        log_warn(MOD, "shutdown: %zu input message(s) not fully delivered, not committed",
+                 offsets_pending(p->offsets));
+        rc = -1;
+    }
+    if (p->fatal)
+        rc = -1;
+    if (!p->o.quiet)
+        log_stats(p);
+    return rc;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+    if (!p)
+        return;
+    struct event *evs[] = {p->ev_consumer, p->ev_producer, p->ev_poll, p->ev_commit,
+                           p->ev_stats, p->ev_sigterm, p->ev_sigint, p->ev_sighup};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    /* Reverse order of creation. The consumer's close may run the revoke
+     * hook, which still uses the producer and the offsets. */
+    consumer_free(p->consumer);
+    producer_free(p->producer);
+    chain_free(p->chain);
+    offsets_free(p->offsets);
+    if (p->base)
+        event_base_free(p->base);
+    free(p->brokers);
+    free(p);
+}
+
+void pipeline_counters(const struct pipeline *p, struct pipeline_counters *out)
+{
+    *out = p->c;
+    out->paused = p->consumer ? consumer_paused(p->consumer) : 0;
+}
+
+void pipeline_stats(struct pipeline *p, json_t *out)
+{
+    json_t *o = json_object();
+    const struct pipeline_counters *c = &p->c;
+#define SETU(name) json_object_set_new(o, #name, json_integer((json_int_t)c->name))
+    SETU(consumed);
+    SETU(done);
+    SETU(enriched);
+    SETU(routed);
+    SETU(duplicates);
+    SETU(dropped);
+    SETU(deadletter);
+    SETU(state_writes);
+    SETU(produced);
+    SETU(delivered);
+    SETU(failed);
+    SETU(commits);
+    SETU(pauses);
+    SETU(restored);
+    SETU(retries);
+    SETU(reloads);
+    SETU(reload_failures);
+    SETU(in_flight);
+#undef SETU
+    json_object_set_new(o, "paused", json_boolean(consumer_paused(p->consumer)));
+    json_object_set_new(o, "pending_inputs",
+                        json_integer((json_int_t)offsets_pending(p->offsets)));
+    json_object_set_new(out, "pipeline", o);
+    chain_stats(p->chain, out);
+}
+
+struct event_base *pipeline_base(struct pipeline *p)
+{
+    return p->base;
+}
+
+int pipeline_failed(const struct pipeline *p, char *err, size_t errlen)
+{
+    if (p->fatal && err)
+        snprintf(err, errlen, "%s", p->fatal_msg);
+    return p->fatal;
+}
