@@ -85,6 +85,8 @@ static const struct conf_key http_keys[] = {
      "live dashboard connections served at once"},
     {"sse_client_buffer", CONF_SIZE, "256KiB", K(http_settings, sse_client_buffer),
      "bytes queued for one slow client before it is dropped"},
+    {"web_root", CONF_PATH, NULL, K(http_settings, web_root),
+     "folder of the dashboard files (unset: web/ beside the binary)"},
     {NULL, 0, NULL, 0, NULL},
 };
 

@@ -57,6 +57,7 @@ struct http_settings {
     int64_t port;
     int64_t max_sse_clients;
     int64_t sse_client_buffer;   /* bytes queued per client before it is dropped */
+    char *web_root;              /* dashboard files; NULL: web/ beside the binary */
 };
 
 struct log_settings {
