@@ -51,11 +51,13 @@ static int digits(const char *s, int n, int *out)
 
 void decode_format_ms(int64_t ms, char out[32])
 {
-    time_t sec = (time_t)(ms / 1000);
+    /* Floor division: -1 ms is 23:59:59.999 of the day before the epoch. */
+    int64_t s = ms / 1000 - (ms % 1000 < 0);
+    time_t sec = (time_t)s;
     struct tm tm;
     gmtime_r(&sec, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000 + 1000) % 1000);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms - s * 1000));
 }
 
 int decode_iso8601(const char *s, int64_t *ms, char out[32])
@@ -357,6 +359,15 @@ struct record *decode_article(const char *buf, size_t len, const struct decode_o
     if (!text_utf8_valid(buf, len, &bad_at)) {
         fail(err, DECODE_INVALID_UTF8, "invalid UTF-8 at byte offset %zu", bad_at);
         return NULL;
+    }
+    /* A UTF-8 byte order mark (files saved by some editors) is not content. */
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+        buf += 3;
+        len -= 3;
+        if (only_space(buf, len)) {
+            fail(err, DECODE_EMPTY_MESSAGE, "empty message");
+            return NULL;
+        }
     }
     while (i < len && isspace((unsigned char)buf[i]))
         i++;
