@@ -24,6 +24,8 @@ struct build {
     struct tokens toks;
     uint64_t *lower_first;     /* first-token hashes of lower-case aliases */
     size_t nlower, cap_lower;
+    uint64_t *first;           /* first-token hashes of all aliases */
+    size_t nfirst, cap_first;
 };
 
 static int grow(void **arr, size_t *cap, size_t need, size_t size)
@@ -71,10 +73,12 @@ void gazetteer_free(struct gazetteer *g)
     free(g->case_req);
     phrase_set_free(g->ps);
     free(g->lower_bloom);
+    free(g->start_bloom);
     struct build *b = g->build;
     if (b) {
         text_tokens_free(&b->toks);
         free(b->lower_first);
+        free(b->first);
         free(b);
     }
     free(g);
@@ -171,6 +175,9 @@ static int add_alias(struct gazetteer *g, uint32_t ent, const char *text,
         }
         *link = idx;
     }
+    if (grow((void **)&b->first, &b->cap_first, b->nfirst + 1, sizeof(uint64_t)) < 0)
+        goto oom;
+    b->first[b->nfirst++] = hashes[0];
     if (g->case_req[a->case_off] == GAZ_CASE_ANY) {
         if (grow((void **)&b->lower_first, &b->cap_lower, b->nlower + 1,
                  sizeof(uint64_t)) < 0)
@@ -454,32 +461,44 @@ out:
     return rc;
 }
 
+/* A two-probe Bloom filter over keys; ~16 bits per key keeps false
+ * positives near 1%. */
+static uint64_t *make_bloom(const uint64_t *keys, size_t n, size_t *mask)
+{
+    size_t bits = 4096;
+    while (bits < n * 16)
+        bits *= 2;
+    uint64_t *bloom = calloc(bits / 64, sizeof(uint64_t));
+    if (!bloom)
+        return NULL;
+    *mask = bits - 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t b1 = (size_t)(keys[i] >> 7) & *mask;
+        size_t b2 = (size_t)(keys[i] >> 37) & *mask;
+        bloom[b1 >> 6] |= 1ULL << (b1 & 63);
+        bloom[b2 >> 6] |= 1ULL << (b2 & 63);
+    }
+    return bloom;
+}
+
 int gazetteer_finish(struct gazetteer *g, char *err, size_t errlen)
 {
     struct build *b = g->build;
-    size_t nlower = b ? b->nlower : 0;
-    size_t bits = 4096;
 
-    /* ~16 bits per key keeps false positives near 0.1% with two probes. */
-    while (bits < nlower * 16)
-        bits *= 2;
     free(g->lower_bloom);
-    g->lower_bloom = calloc(bits / 64, sizeof(uint64_t));
-    if (!g->lower_bloom) {
+    free(g->start_bloom);
+    g->lower_bloom = make_bloom(b ? b->lower_first : NULL, b ? b->nlower : 0,
+                                &g->lower_bloom_mask);
+    g->start_bloom = make_bloom(b ? b->first : NULL, b ? b->nfirst : 0,
+                                &g->start_bloom_mask);
+    if (!g->lower_bloom || !g->start_bloom) {
         snprintf(err, errlen, "gazetteer: out of memory");
         return -1;
-    }
-    g->lower_bloom_mask = bits - 1;
-    for (size_t i = 0; i < nlower; i++) {
-        uint64_t h = b->lower_first[i];
-        size_t b1 = (size_t)(h >> 7) & g->lower_bloom_mask;
-        size_t b2 = (size_t)(h >> 37) & g->lower_bloom_mask;
-        g->lower_bloom[b1 >> 6] |= 1ULL << (b1 & 63);
-        g->lower_bloom[b2 >> 6] |= 1ULL << (b2 & 63);
     }
     if (b) {
         text_tokens_free(&b->toks);
         free(b->lower_first);
+        free(b->first);
         free(b);
         g->build = NULL;
     }

@@ -65,6 +65,10 @@ struct gazetteer {
      * case words with one bit test instead of a hash-table probe. */
     uint64_t *lower_bloom;
     size_t lower_bloom_mask; /* bits - 1 */
+    /* The same over the first token of every alias: a capitalized word
+     * that starts no alias (most sentence starts) costs no probe either. */
+    uint64_t *start_bloom;
+    size_t start_bloom_mask;
     size_t nfiles;
     struct build *build;   /* scratch while adding; NULL once finished */
 };
@@ -101,13 +105,19 @@ static inline int gazetteer_case_ok(uint8_t req, uint16_t flags)
     return 1;
 }
 
-/* 1 if a lower-case token with this hash may start an alias. */
-static inline int gazetteer_lower_may_start(const struct gazetteer *g, uint64_t hash)
+static inline int gazetteer_bloom_has(const uint64_t *bloom, size_t mask, uint64_t hash)
 {
-    size_t b = (size_t)(hash >> 7) & g->lower_bloom_mask;
-    size_t b2 = (size_t)(hash >> 37) & g->lower_bloom_mask;
-    return (g->lower_bloom[b >> 6] >> (b & 63) & 1) &&
-           (g->lower_bloom[b2 >> 6] >> (b2 & 63) & 1);
+    size_t b = (size_t)(hash >> 7) & mask;
+    size_t b2 = (size_t)(hash >> 37) & mask;
+    return (bloom[b >> 6] >> (b & 63) & 1) && (bloom[b2 >> 6] >> (b2 & 63) & 1);
+}
+
+/* 1 if a token with this hash and flags may start an alias. */
+static inline int gazetteer_may_start(const struct gazetteer *g, uint64_t hash, uint16_t flags)
+{
+    if (flags & (TOK_CAP | TOK_UPPER))
+        return gazetteer_bloom_has(g->start_bloom, g->start_bloom_mask, hash);
+    return gazetteer_bloom_has(g->lower_bloom, g->lower_bloom_mask, hash);
 }
 
 #endif

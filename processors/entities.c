@@ -404,10 +404,9 @@ static int scan_gazetteer(struct entities *st, const struct tokens *t, const cha
 
     for (size_t i = 0; i < t->n; i++) {
         const struct token *tok = &t->toks[i];
-        /* Most words are lower case and start no alias: one flag test and
-         * one bit test, no probe into the (possibly large) trie. */
-        if (!(tok->flags & (TOK_CAP | TOK_UPPER)) &&
-            !gazetteer_lower_may_start(g, tok->hash))
+        /* Most words start no alias: two bit tests in a small Bloom filter
+         * instead of a probe into the (possibly large) trie table. */
+        if (!gazetteer_may_start(g, tok->hash, tok->flags))
             continue;
         size_t nm = tok->len == 1 && text
                     ? match_bridged(g, t, i, text, text_len, m, NELEM(m))
