@@ -256,8 +256,15 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
                                unsigned probe_limit, uint64_t *out, size_t max)
 {
     size_t n = 0;
+    uint32_t *heads[MINHASH_BANDS];
+    /* The buckets are 16 cache misses with a large index: ask for them
+     * all before waiting for the first. */
+    for (unsigned j = 0; j < MINHASH_BANDS; j++) {
+        heads[j] = &idx->heads[j * idx->hsize + band_bucket(idx, j, mh->bands[j])];
+        __builtin_prefetch(heads[j]);
+    }
     for (unsigned j = 0; j < MINHASH_BANDS && n < max; j++) {
-        uint32_t link = idx->heads[j * idx->hsize + band_bucket(idx, j, mh->bands[j])];
+        uint32_t link = *heads[j];
         unsigned want = minhash_nibble(mh->sig, j);
         uint64_t prev = UINT64_MAX;
         for (unsigned steps = 0; steps < probe_limit && n < max; steps++) {

@@ -23,8 +23,14 @@ static const char stop_words[] =
 
 struct minhash_ctx {
     unsigned shingle;
+    uint64_t filter[64];         /* 4096-bit prefilter: most words skip the table */
     uint64_t stop[STOP_SLOTS];   /* open addressing, 0 = empty */
 };
+
+static unsigned filter_bit(uint64_t h)
+{
+    return (unsigned)(h >> 40) & 4095;
+}
 
 static void stop_add(struct minhash_ctx *ctx, uint64_t h)
 {
@@ -34,10 +40,13 @@ static void stop_add(struct minhash_ctx *ctx, uint64_t h)
     while (ctx->stop[i] && ctx->stop[i] != h)
         i = (i + 1) & (STOP_SLOTS - 1);
     ctx->stop[i] = h;
+    ctx->filter[filter_bit(h) >> 6] |= 1ULL << (filter_bit(h) & 63);
 }
 
 static int is_stop(const struct minhash_ctx *ctx, uint64_t h)
 {
+    if (!((ctx->filter[filter_bit(h) >> 6] >> (filter_bit(h) & 63)) & 1))
+        return 0;
     if (!h)
         h = 1;
     size_t i = (size_t)(minhash_mix64(h) & (STOP_SLOTS - 1));
@@ -88,18 +97,15 @@ struct bins {
     uint32_t n;
 };
 
-static void bins_add(struct bins *b, uint64_t h)
+static inline void bins_add(struct bins *b, uint64_t h)
 {
     h = minhash_mix64(h);
     unsigned bin = (unsigned)(h >> 57);          /* top 7 bits: 128 bins */
     uint32_t v = (uint32_t)h;
-    uint64_t bit = 1ULL << (bin & 63);
-    if (!(b->filled[bin >> 6] & bit)) {
-        b->filled[bin >> 6] |= bit;
-        b->min[bin] = v;
-    } else if (v < b->min[bin]) {
-        b->min[bin] = v;
-    }
+    /* Branch-free: min[] starts at UINT32_MAX, `filled` says which bins
+     * hold a real minimum (a shingle may hash to UINT32_MAX itself). */
+    b->filled[bin >> 6] |= 1ULL << (bin & 63);
+    b->min[bin] = v < b->min[bin] ? v : b->min[bin];
     b->n++;
 }
 
@@ -109,14 +115,17 @@ static int bins_has(const struct bins *b, unsigned bin)
 }
 
 /* Order-sensitive combination of k token hashes (window[] is circular,
- * `first` is the oldest). */
-static uint64_t shingle_hash(const uint64_t *window, unsigned k, unsigned first)
+ * `first` is the oldest): each position rotates by its own amount, and
+ * bins_add() mixes the result. */
+static inline uint64_t shingle_hash(const uint64_t *window, unsigned k, unsigned first)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    uint64_t h = 0;
+    unsigned p = first;
     for (unsigned j = 0; j < k; j++) {
-        h ^= window[(first + j) % k];
-        h *= 0x100000001b3ULL;
-        h = (h << 29) | (h >> 35);
+        unsigned r = (j * 21) & 63;
+        h ^= r ? (window[p] << r) | (window[p] >> (64 - r)) : window[p];
+        if (++p == k)
+            p = 0;
     }
     return h;
 }
@@ -129,27 +138,28 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
 {
     uint64_t window[MINHASH_MAX_SHINGLE];
     unsigned stops[MINHASH_MAX_SHINGLE];
-    unsigned k = ctx->shingle, nstop = 0;
+    unsigned k = ctx->shingle, nstop = 0, pos = 0;
     uint32_t kept = 0, skipped = 0;
 
     for (size_t i = 0; i < toks->n; i++) {
         const struct token *tok = &toks->toks[i];
         if (skip_len && tok->off >= skip_off && tok->off - skip_off < skip_len)
             continue;
-        unsigned pos = kept % k;
         if (kept >= k)
             nstop -= stops[pos];
         window[pos] = tok->hash;
         stops[pos] = use_stop ? (unsigned)is_stop(ctx, tok->hash) : 0;
         nstop += stops[pos];
         kept++;
+        if (++pos == k)
+            pos = 0;                       /* pos is now the oldest */
         if (kept < k)
             continue;
         if (nstop == k) {
             skipped++;
             continue;
         }
-        bins_add(b, shingle_hash(window, k, kept % k));
+        bins_add(b, shingle_hash(window, k, pos));
     }
     /* A body shorter than one shingle is one shingle of what there is. */
     if (kept > 0 && kept < k) {
@@ -166,6 +176,7 @@ void minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
 {
     struct bins b;
     memset(&b, 0, sizeof(b));
+    memset(b.min, 0xff, sizeof(b.min));
     memset(out, 0, sizeof(*out));
 
     /* Arithmetic on the token hashes, not their bytes: endian-stable. */
