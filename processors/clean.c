@@ -301,6 +301,34 @@ static size_t dash_len(const char *s, size_t n)
  * we insist on an agency or a date so that ordinary sentences that begin
  * with a name and a dash are left alone.
  */
+/* Byte length of the non-ASCII letter at s, 0 if it is anything else (a
+ * dash or a typographic quote is not part of a place name). */
+static size_t nonascii_letter(const char *s, size_t avail)
+{
+    size_t m;
+    if ((unsigned char)s[0] < 0x80)
+        return 0;
+    return text_is_word_cp(text_utf8_decode(s, avail, &m)) ? m : 0;
+}
+
+/* "June 2", "Sept. 19", "2 June": a digit and a month name, in a few words
+ * ("Biden, who visited Kyiv in 2023 -" is not a date). */
+static int looks_like_date(const char *s, size_t n)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int digit = 0, month = 0, words = 0;
+    for (size_t k = 0; k < n; k++) {
+        digit |= isdigit((unsigned char)s[k]) != 0;
+        if (s[k] != ' ' && (k == 0 || s[k - 1] == ' ')) {
+            words++;
+            for (size_t m = 0; m < 12 && k + 3 <= n; m++)
+                month |= strncmp(s + k, months[m], 3) == 0;
+        }
+    }
+    return digit && month && words <= 4;
+}
+
 static void parse_dateline(struct clean *cl, struct record *rec)
 {
     const char *b = rec->body;
@@ -308,18 +336,24 @@ static void parse_dateline(struct clean *cl, struct record *rec)
     int upper = 1;
 
     while (i < n && i < 48) {
-        if (!(isupper((unsigned char)b[i]) || (unsigned char)b[i] >= 0xc0))
+        if (!(isupper((unsigned char)b[i]) || nonascii_letter(b + i, n - i)))
             return;
         words++;
-        while (i < n && (isalpha((unsigned char)b[i]) || (unsigned char)b[i] >= 0x80 ||
-                         b[i] == '.' || b[i] == '\'' || (b[i] == '-' && i + 1 < n &&
-                                                          isalpha((unsigned char)b[i + 1])))) {
+        while (i < n) {
+            size_t m = nonascii_letter(b + i, n - i);
+            if (m) {
+                i += m;
+                continue;
+            }
+            if (!(isalpha((unsigned char)b[i]) || b[i] == '.' || b[i] == '\'' ||
+                  (b[i] == '-' && i + 1 < n && isalpha((unsigned char)b[i + 1]))))
+                break;
             if (islower((unsigned char)b[i]))
                 upper = 0;
             i++;
         }
         if (i < n && b[i] == ' ' && i + 1 < n &&
-            (isupper((unsigned char)b[i + 1]) || (unsigned char)b[i + 1] >= 0xc0) &&
+            (isupper((unsigned char)b[i + 1]) || nonascii_letter(b + i + 1, n - i - 1)) &&
             words < 4) {
             i++;
             continue;
@@ -336,8 +370,7 @@ static void parse_dateline(struct clean *cl, struct record *rec)
         size_t j = i + 1;
         while (j < n && j - i < 40 && b[j] != '(' && !dash_len(b + j, n - j) && b[j] != '\n')
             j++;
-        for (size_t k = i; k < j; k++)
-            has_date |= isdigit((unsigned char)b[k]) != 0;
+        has_date = looks_like_date(b + i + 1, j - i - 1);
         if (j - i >= 40 || j >= n || b[j] == '\n')
             return;
         i = j;
