@@ -51,9 +51,9 @@ static const struct conf_key dedupe_keys[] = {
      "memory for the index, ids included; lowers max_entries when smaller (0: no limit)"},
     {"id_bytes", CONF_INT, "40", K(id_bytes),
      "average id + cluster id bytes reserved per entry (longer ids evict sooner)"},
-    {"threshold", CONF_DOUBLE, "0.3", K(threshold),
+    {"threshold", CONF_DOUBLE, "0.25", K(threshold),
      "estimated word-shingle Jaccard at or above which two bodies are near duplicates"},
-    {"containment", CONF_DOUBLE, "0.6", K(containment),
+    {"containment", CONF_DOUBLE, "0.5", K(containment),
      "estimated share of the shorter body's shingles found in the longer one at or above "
      "which it is a near duplicate (truncated copies, excerpts)"},
     {"min_shingles", CONF_INT, "12", K(min_shingles),

@@ -630,6 +630,7 @@ static void test_restore_tombstones_and_garbage(void **unused)
 /* ------------------------------------------------------------ corpus */
 
 struct item {
+    struct minhash mh;
     char *story;
     char *cluster;
     char *id;
@@ -670,6 +671,10 @@ static size_t run_corpus(const char *conf_text, struct item **out)
         assert_int_equal(record_analyze(rec), 0);
         items = realloc(items, (n + 1) * sizeof(*items));
         assert_non_null(items);
+        struct minhash_ctx *ctx = minhash_ctx_new(3);
+        assert_non_null(ctx);
+        minhash_compute(ctx, &rec->body_toks, 0, 0, &items[n].mh);
+        minhash_ctx_free(ctx);
         items[n].verdict = dedupe_processor.process(in.state, rec);
         items[n].story = strdup(json_string_value(json_object_get(j, "story")));
         items[n].cluster = strdup(rec->dedupe.cluster);
@@ -701,7 +706,9 @@ static void test_corpus_precision_recall(void **unused)
 {
     (void)unused;
     struct item *it;
-    size_t n = run_corpus("", &it);
+    /* DEDUPE_TEST_CONF (configuration text) is for tuning the defaults. */
+    const char *conf = getenv("DEDUPE_TEST_CONF");
+    size_t n = run_corpus(conf ? conf : "", &it);
     assert_true(n >= 60);
     size_t tp = 0, fp = 0, fn = 0;
     for (size_t i = 0; i < n; i++) {
@@ -715,6 +722,25 @@ static void test_corpus_precision_recall(void **unused)
                 print_message("  %s pair: %s (%s) / %s (%s)\n", pred ? "false" : "missed",
                               it[i].id, it[i].cluster, it[k].id, it[k].cluster);
         }
+    }
+    /* The margin: the highest scores between different stories must stay
+     * well below the default thresholds (0.25 and 0.5). */
+    double max_j = 0, max_c = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = i + 1; k < n; k++) {
+            if (strcmp(it[i].story, it[k].story) == 0)
+                continue;
+            double j = minhash_jaccard(it[i].mh.sig, it[k].mh.sig);
+            double c = minhash_containment(j, it[i].mh.nshingles, it[k].mh.nshingles);
+            max_j = j > max_j ? j : max_j;
+            max_c = c > max_c ? c : max_c;
+        }
+    }
+    print_message("different stories: highest estimated Jaccard %.3f, containment %.3f\n",
+                  max_j, max_c);
+    if (!conf) {
+        assert_true(max_j <= 0.2);
+        assert_true(max_c <= 0.4);
     }
     double precision = tp + fp ? (double)tp / (double)(tp + fp) : 1.0;
     double recall = tp + fn ? (double)tp / (double)(tp + fn) : 1.0;
