@@ -125,10 +125,16 @@ static void add_extra(json_t *out, const json_t *extra)
     json_t *val;
     json_t *moved = NULL;
 
+    int collide = 0;
+
     if (!extra)
         return;
+    json_object_foreach((json_t *)extra, key, val)
+        collide |= json_object_get(out, key) != NULL;
     json_object_foreach((json_t *)extra, key, val) {
-        if (json_object_get(out, key)) {
+        /* Once there are collisions "input_fields" is ours: an input field
+         * of that name moves under it as well instead of being replaced. */
+        if (json_object_get(out, key) || (collide && strcmp(key, "input_fields") == 0)) {
             if (!moved)
                 moved = json_object();
             json_object_set(moved, key, val);
