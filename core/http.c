@@ -404,9 +404,9 @@ static void reply_json(struct evhttp_request *req, json_t *o)
     struct evbuffer *b = evbuffer_new();
     if (b) {
         common_headers(req, "application/json");
-        evbuffer_add_reference(b, js, strlen(js), NULL, NULL);
+        evbuffer_add(b, js, strlen(js));
         evbuffer_add(b, "\n", 1);
-        evhttp_send_reply(req, HTTP_OK, "OK", b);   /* copies out of b */
+        evhttp_send_reply(req, HTTP_OK, "OK", b);
         evbuffer_free(b);
     } else {
         evhttp_send_error(req, HTTP_INTERNAL, NULL);
