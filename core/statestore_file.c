@@ -209,6 +209,12 @@ struct file_store *file_store_open(const char *path, char *err, size_t errlen)
         free(val);
         key = val = NULL;
     }
+    /* Bytes past the last entry mean the count is wrong: the file is corrupt. */
+    if (fgetc(fp) != EOF) {
+        snprintf(err, errlen, "%s: corrupt: trailing bytes after %llu entries", path,
+                 (unsigned long long)count);
+        goto fail;
+    }
     fclose(fp);
     return fs;
 fail:
