@@ -68,6 +68,7 @@ struct http_server {
 
     char *replay[HTTP_REPLAY_EVENTS];/* SSE messages, oldest at replay_next */
     size_t replay_len[HTTP_REPLAY_EVENTS];
+    uint64_t replay_id[HTTP_REPLAY_EVENTS];
     size_t replay_next;
     uint64_t event_id;
 
@@ -285,6 +286,7 @@ static void replay_push(struct http_server *srv, char *msg, size_t len)
     free(srv->replay[srv->replay_next]);
     srv->replay[srv->replay_next] = msg;
     srv->replay_len[srv->replay_next] = len;
+    srv->replay_id[srv->replay_next] = srv->event_id;
     srv->replay_next = (srv->replay_next + 1) % HTTP_REPLAY_EVENTS;
 }
 
@@ -538,10 +540,17 @@ static void serve_events(struct http_server *srv, struct evhttp_request *req)
     if (msg)
         evbuffer_add(srv->scratch, msg, len);
     free(msg);
+    /* A reconnecting EventSource sends the last id it saw: replay only
+     * what it missed (everything when the id is from an earlier run). */
+    const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+    uint64_t seen = last ? strtoull(last, NULL, 10) : 0;
+    if (seen > srv->event_id)
+        seen = 0;
     size_t budget = srv->client_buffer / 2, used = 0, count = 0;
     for (size_t k = 1; k <= HTTP_REPLAY_EVENTS; k++) {
         size_t i = (srv->replay_next + HTTP_REPLAY_EVENTS - k) % HTTP_REPLAY_EVENTS;
-        if (!srv->replay[i] || used + srv->replay_len[i] > budget)
+        if (!srv->replay[i] || srv->replay_id[i] <= seen ||
+            used + srv->replay_len[i] > budget)
             break;
         used += srv->replay_len[i];
         count = k;

@@ -494,6 +494,28 @@ static void test_sse_replay(void **unused)
     const char *a = strstr(r.buf, "\"r-1\""), *b = strstr(r.buf, "\"r-2\""),
                *c = strstr(r.buf, "\"r-3\"");
     assert_true(a && b && c && a < b && b < c);
+    /* a reconnect names the last id it saw and gets only what it missed:
+     * find the id line of r-2's event (the one after r-1's) */
+    const char *p2 = strstr(strstr(a, "\n\n") + 2, "id: ");
+    assert_non_null(p2);
+    uint64_t id2 = strtoull(p2 + 4, NULL, 10);
+    const char *next_id = strstr(p2 + 4, "id: ");
+    assert_true(b > p2 && (!next_id || b < next_id));
+    free(r.buf);
+    close(fd);
+    publish(f, "r-4", "fourth");
+    char raw[256];
+    int n = snprintf(raw, sizeof(raw),
+                     "GET /events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: %llu\r\n\r\n",
+                     (unsigned long long)id2);
+    fd = client_connect(f, 0);
+    assert_int_equal(client_send(f, fd, raw, (size_t)n), 0);
+    memset(&r, 0, sizeof(r));
+    client_wait(f, fd, &r, "event: story", 2);
+    assert_null(strstr(r.buf, "\"r-1\""));
+    assert_null(strstr(r.buf, "\"r-2\""));
+    assert_non_null(strstr(r.buf, "\"r-3\""));
+    assert_non_null(strstr(r.buf, "\"r-4\""));
     free(r.buf);
     close(fd);
     fx_free(f);   /* frees a connected client too (ASan checks for leaks) */
