@@ -118,3 +118,47 @@ clean:
 	rm -rf build build-san build-fuzz $(BIN)
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/core/main.d
+
+# ---------------------------------------------------------------- hardening
+# fuzz, lint and format (docs/hardening.md). The fuzz build is its own tree,
+# build-fuzz/: the library compiled by clang with coverage instrumentation
+# (-fsanitize=fuzzer-no-link) and ASan+UBSan, one libFuzzer binary per
+# fuzz/fuzz_*.c. `make fuzz FUZZ_SECONDS=10 FUZZ_TARGETS="decode conf"`.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_NAMES   := decode clean entities gazetteer taxonomy conf
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_BIN     := $(FUZZ_NAMES:%=build-fuzz/fuzz/fuzz_%)
+FUZZ_SHARED  := fuzz/fuzz_targets.c fuzz/fuzz_targets.h fuzz/fuzz_main.h
+
+.PHONY: fuzz-build format-check
+
+fuzz:
+	scripts/fuzz-smoke.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Builds the library (a sub-make with BUILD=build-fuzz, CC=clang) and the
+# fuzzers; scripts/fuzz-smoke.sh calls it.
+fuzz-build:
+	@CFLAGS="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	    $(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=build-fuzz $(FUZZ_BIN)
+
+build-fuzz/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SHARED) build-fuzz/libwirestream.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 $(WARN) -I. $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer \
+	    -o $@ $< fuzz/fuzz_targets.c build-fuzz/libwirestream.a $(LDLIBS)
+
+# Static analysis with the checks listed in .clang-tidy and docs/hardening.md.
+lint:
+	scripts/lint.sh
+
+FORMAT_SRC := $(wildcard core/*.[ch] consumer/*.[ch] producer/*.[ch] processors/*.[ch] \
+                         tests/unit/*.c fuzz/*.[ch] bench/*.c)
+
+# Rewrites the sources in place with .clang-format; `make format-check`
+# only reports (exit 1 when something would change).
+format:
+	clang-format -i --style=file $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run --Werror --style=file $(FORMAT_SRC)

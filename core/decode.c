@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "decode.h"
+#include "text.h"
 
 static void fail(struct decode_error *err, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -20,10 +21,17 @@ static void fail(struct decode_error *err, const char *code, const char *fmt, ..
 static void fail(struct decode_error *err, const char *code, const char *fmt, ...)
 {
     va_list ap;
+    size_t len, at;
     err->code = code;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+    /* The message quotes input (Jansson's "near '...'", a bad date) and may
+     * be cut inside a character; it ends up in JSON (stderr, dead-letter
+     * headers), so it must be valid UTF-8: each bad byte becomes '?'. */
+    len = strlen(err->msg);
+    while (!text_utf8_valid(err->msg, len, &at))
+        err->msg[at] = '?';
 }
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian), timezone-free. */
