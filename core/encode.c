@@ -53,10 +53,11 @@ static json_t *encode_entities(const struct record *rec)
             json_array_append_new(spans, json_pack("{s:I,s:I}", "start",
                                                    (json_int_t)e->spans[k].off, "end",
                                                    (json_int_t)(e->spans[k].off + e->spans[k].len)));
-        json_t *o = json_pack("{s:s,s:s,s:o,s:I,s:o,s:b,s:b,s:f}",
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:I,s:o,s:b,s:b,s:f}",
                               "name", e->name ? e->name : "",
                               "type", record_entity_type_name(e->type),
                               "id", str_or_null(e->id),
+                              "role", str_or_null(e->role),
                               "mentions", (json_int_t)e->mentions,
                               "spans", spans ? spans : json_array(),
                               "in_headline", e->in_headline,

@@ -205,8 +205,6 @@ size_t phrase_set_match_at(const struct phrase_set *ps, const struct tokens *t,
             out[found].value = ps->values[node];
             found++;
         }
-        if (tok->flags & TOK_POSS)
-            break;      /* "Ukraine's" ends whatever phrase it is in */
     }
     return found;
 }

@@ -44,7 +44,9 @@ size_t phrase_set_memory(const struct phrase_set *ps);
 
 /* Every phrase that starts at token i, shortest first. Writes at most max
  * matches and returns how many were found (up to max). A walk never
- * crosses a token flagged TOK_BREAK (a comma or a full stop ends a name). */
+ * crosses a token flagged TOK_BREAK (a comma or a full stop ends a name).
+ * A possessive does not end a walk: "People's Liberation Army" is one
+ * phrase, and "Ukraine's" still matches "Ukraine". */
 size_t phrase_set_match_at(const struct phrase_set *ps,
                            const struct tokens *t, size_t i,
                            struct phrase_match *out, size_t max);
