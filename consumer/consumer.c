@@ -86,6 +86,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
+    struct consumer *c = opaque;
+    if (c->h.committed && offsets)
+        c->h.committed(c->arg, err, offsets);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         log_warn(MOD, "offset commit failed: %s (retried at the next commit)",
                  rd_kafka_err2str(err));

@@ -30,6 +30,10 @@ struct consumer_handlers {
     void (*revoking)(void *arg, const rd_kafka_topic_partition_list_t *parts);
     /* A fatal consumer error: the pipeline must stop. */
     void (*fatal)(void *arg, const char *reason);
+    /* The result of an asynchronous commit (per-partition errors in
+     * offsets->elems[i].err). May be NULL. */
+    void (*committed)(void *arg, rd_kafka_resp_err_t err,
+                      const rd_kafka_topic_partition_list_t *offsets);
 };
 
 /* group_id overrides [kafka] group_id when not NULL. NULL with err. */

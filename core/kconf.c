@@ -11,7 +11,9 @@
  * librdkafka's threads: log_msg() is thread-safe. */
 static void kconf_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    enum log_level l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN
+    /* librdkafka logs transient connection failures at LOG_ERR (3); they
+     * are retried, so they are warnings here. */
+    enum log_level l = level <= 2 ? LOG_ERROR : level <= 4 ? LOG_WARN
                      : level <= 6 ? LOG_INFO : LOG_DEBUG;
     if (log_enabled(l))
         log_msg(l, "librdkafka", "%s: %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);

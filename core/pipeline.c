@@ -352,18 +352,35 @@ static void add_offset(void *arg, const char *topic, int32_t partition, int64_t 
     rd_kafka_topic_partition_list_add(arg, topic, partition)->offset = next;
 }
 
+static void on_committed(void *arg, rd_kafka_resp_err_t err,
+                         const rd_kafka_topic_partition_list_t *l)
+{
+    struct pipeline *p = arg;
+    int ok = 0;
+    if (err)
+        return;
+    for (int i = 0; i < l->cnt; i++) {
+        if (l->elems[i].err || l->elems[i].offset < 0)
+            continue;
+        offsets_mark_committed(p->offsets, l->elems[i].topic, l->elems[i].partition,
+                               l->elems[i].offset);
+        ok = 1;
+    }
+    if (ok)
+        p->c.commits++;
+}
+
 static int commit(struct pipeline *p, int sync)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     int rc = 0;
     if (offsets_committable(p->offsets, sync, add_offset, l) > 0) {
+        /* An async commit is marked done by on_committed() when the
+         * broker confirms it; until then (or after a failure) the same
+         * positions are simply sent again by the next commit. */
         if (consumer_commit(p->consumer, l, !sync) == 0) {
-            /* Async results only tell failure through the commit callback;
-             * a failed one is simply sent again by the next commit. */
-            for (int i = 0; i < l->cnt; i++)
-                offsets_mark_committed(p->offsets, l->elems[i].topic, l->elems[i].partition,
-                                       l->elems[i].offset);
-            p->c.commits++;
+            if (sync)
+                on_committed(p, RD_KAFKA_RESP_ERR_NO_ERROR, l);
             log_debug(MOD, "committed %d partition(s)%s", l->cnt, sync ? " (sync)" : "");
         } else {
             rc = -1;
@@ -546,7 +563,8 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
         goto fail;
     if (!(p->producer = producer_new(s, p->brokers, on_delivery, p, err, errlen)))
         goto fail;
-    const struct consumer_handlers h = {on_assigned, on_revoking, on_consumer_fatal};
+    const struct consumer_handlers h = {on_assigned, on_revoking, on_consumer_fatal,
+                                        on_committed};
     if (!(p->consumer = consumer_new(s, p->brokers, o->group_id, &h, p, err, errlen)))
         goto fail;
 
