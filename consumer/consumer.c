@@ -94,6 +94,13 @@ static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                  rd_kafka_err2str(err));
 }
 
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    struct consumer *c = opaque;
+    c->h.stats(c->arg, json, len);
+    return 0;   /* librdkafka frees json */
+}
+
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct consumer *c = opaque;
@@ -132,6 +139,7 @@ struct consumer *consumer_new(const struct settings *s, const char *brokers,
         "auto.offset.reset", "earliest",
         "partition.assignment.strategy", "cooperative-sticky",
         "enable.partition.eof", "false",
+        "statistics.interval.ms", "5000",   /* consumer lag for /metrics */
         NULL,
     };
     if (!(conf = kconf_new(s, brokers, "consumer", defaults, err, errlen)))
@@ -139,6 +147,8 @@ struct consumer *consumer_new(const struct settings *s, const char *brokers,
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
+    if (h->stats)
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_opaque(conf, c);
     if (!(c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
         snprintf(err, errlen, "consumer: %s", errstr);

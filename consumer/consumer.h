@@ -34,6 +34,9 @@ struct consumer_handlers {
      * offsets->elems[i].err). May be NULL. */
     void (*committed)(void *arg, rd_kafka_resp_err_t err,
                       const rd_kafka_topic_partition_list_t *offsets);
+    /* librdkafka's statistics JSON (every statistics.interval.ms, 5 s by
+     * default), served inside consumer_poll(). May be NULL. */
+    void (*stats)(void *arg, const char *json, size_t len);
 };
 
 /* group_id overrides [kafka] group_id when not NULL. NULL with err. */

@@ -93,6 +93,19 @@ int cmd_run(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
+    if (s->http.enabled) {
+        int port = pipeline_serve_http(p, err, sizeof(err));
+        if (port < 0) {
+            fprintf(stderr, "wirestream run: %s\n", err);
+            goto out;
+        }
+        const char *host = s->http.listen;
+        int v6 = strchr(host, ':') != NULL;
+        printf("dashboard: http://%s%s%s:%d/\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
+        fflush(stdout);
+        log_info(MOD, "dashboard, /metrics, /stats, /healthz and /readyz on http://%s%s%s:%d/",
+                 v6 ? "[" : "", host, v6 ? "]" : "", port);
+    }
     if (pipeline_start(p, err, sizeof(err)) < 0) {
         fprintf(stderr, "wirestream run: %s\n", err);
         goto out;

@@ -90,6 +90,7 @@ struct metrics {
     size_t nlag, caplag;
     int64_t queue_depth;
     int64_t in_flight;
+    int brokers_up;      /* -1 until a consumer statistics document arrived */
 
     /* Recent entities: keys[] plus an index of positions+1 (0 = empty). */
     struct wkey *keys;
@@ -122,6 +123,7 @@ struct metrics *metrics_new(int64_t start_ms)
     m->start_ms = start_ms;
     m->line_ms = start_ms;
     m->bucket = INT64_MIN;
+    m->brokers_up = -1;
     return m;
 }
 
@@ -439,6 +441,19 @@ int metrics_rdkafka_stats(struct metrics *m, const char *json, size_t len)
         if (json_is_integer(cnt))
             m->queue_depth = json_integer_value(cnt);
     } else if (type && strcmp(type, "consumer") == 0) {
+        /* brokers.*.state: count the real brokers (not librdkafka's
+         * internal or logical ones) whose connection is up */
+        const char *bname;
+        json_t *b;
+        m->brokers_up = 0;
+        json_object_foreach(json_object_get(doc, "brokers"), bname, b) {
+            const char *src = json_string_value(json_object_get(b, "source"));
+            const char *state = json_string_value(json_object_get(b, "state"));
+            if (src && (strcmp(src, "internal") == 0 || strcmp(src, "logical") == 0))
+                continue;
+            if (state && strcmp(state, "UP") == 0)
+                m->brokers_up++;
+        }
         metrics_clear_lag(m);
         const char *tname;
         json_t *topic;
@@ -487,6 +502,11 @@ uint64_t metrics_counter(const struct metrics *m, const char *family, const char
         return s ? s->value : 0;
     }
     return 0;
+}
+
+int metrics_brokers_up(const struct metrics *m)
+{
+    return m ? m->brokers_up : -1;
 }
 
 int64_t metrics_lag_total(const struct metrics *m)

@@ -63,7 +63,8 @@ void metrics_set_in_flight(struct metrics *m, int64_t records);
  * Reads one librdkafka statistics document (the stats_cb JSON). A
  * "consumer" document replaces the lag table with its
  * topics.*.partitions.*.consumer_lag values (partitions with lag -1, i.e.
- * unknown or not assigned, and the internal partition -1 are left out); a
+ * unknown or not assigned, and the internal partition -1 are left out) and
+ * counts the brokers whose state is UP (metrics_brokers_up()); a
  * "producer" document sets the queue depth from msg_cnt. 0, or -1 when the
  * document is not valid JSON.
  */
@@ -74,6 +75,9 @@ uint64_t metrics_in_total(const struct metrics *m);
 uint64_t metrics_out_total(const struct metrics *m);
 uint64_t metrics_counter(const struct metrics *m, const char *family, const char *label);
 int64_t metrics_lag_total(const struct metrics *m);
+/* Brokers the consumer is connected to, per its last statistics document
+ * (internal and logical brokers not counted); -1 before the first. */
+int metrics_brokers_up(const struct metrics *m);
 uint64_t metrics_latency_count(const struct metrics *m);
 /* Estimated quantile (0..1) of the latency histogram in ms, -1 if empty. */
 double metrics_latency_quantile(const struct metrics *m, double q);

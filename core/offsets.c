@@ -19,6 +19,7 @@ struct offset_item {
     struct offset_item *next;
     int64_t offset;
     uint32_t holds;
+    int64_t time_ms;          /* offsets_set_time(); 0: unset */
 };
 
 struct opart {
@@ -200,4 +201,14 @@ int64_t offsets_position(const struct offsets *o, const char *topic,
 {
     struct opart *p = part_find(o, topic, partition);
     return p ? p->position : -1;
+}
+
+void offsets_set_time(struct offset_item *it, int64_t ms)
+{
+    it->time_ms = ms;
+}
+
+int64_t offsets_time(const struct offset_item *it)
+{
+    return it->time_ms;
 }

@@ -33,6 +33,10 @@ void offsets_free(struct offsets *o);
 struct offset_item *offsets_track(struct offsets *o, const char *topic,
                                   int32_t partition, int64_t offset);
 void offsets_hold(struct offset_item *it);
+/* A timestamp carried by the item (the input message's, for the latency
+ * histogram); 0 until set. Read it before the last release. */
+void offsets_set_time(struct offset_item *it, int64_t ms);
+int64_t offsets_time(const struct offset_item *it);
 /* Drops one hold; at zero the item is done and may be freed (the pointer
  * must not be used after the caller's last release). Returns 1 when this
  * release completed the item, else 0. */

@@ -26,7 +26,9 @@
 #include "decode.h"
 #include "embedded.h"
 #include "encode.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "offsets.h"
 #include "pipeline.h"
 #include "statestore_kafka.h"
@@ -64,6 +66,12 @@ struct pipeline {
     struct pipeline_counters c;
     uint64_t last_stats_consumed;
     int64_t last_stats_ms;
+
+    struct metrics *metrics;      /* /metrics, /stats, the stats line */
+    struct http_server *http;     /* NULL when [http] enabled = false */
+    int restored;                 /* state restore finished */
+    int brokers_down;             /* librdkafka statistics: no broker up */
+    int64_t last_progress_ms;     /* mono: last message consumed or delivered */
 };
 
 static int64_t wall_ms(void)
@@ -123,6 +131,7 @@ static void on_delivery(void *arg, void *opaque, rd_kafka_resp_err_t err, const 
     if (err) {
         char msg[512];
         p->c.failed++;
+        metrics_inc_delivery_failure(p->metrics);
         snprintf(msg, sizeof(msg), "delivery to %s failed for good: %s", topic,
                  rd_kafka_err2str(err));
         /* The hold stays: this input's offset is never committed. */
@@ -130,10 +139,16 @@ static void on_delivery(void *arg, void *opaque, rd_kafka_resp_err_t err, const 
         return;
     }
     p->c.delivered++;
+    p->last_progress_ms = mono_ms();
+    metrics_inc_out(p->metrics, topic);
     if (p->o.embedded)
         embedded_account(p->o.embedded, topic, partition, len);
-    if (it && offsets_release(p->offsets, it))
+    int64_t ts = it ? offsets_time(it) : 0;
+    if (it && offsets_release(p->offsets, it)) {
         p->c.done++;
+        if (ts > 0)   /* the input's last output is acknowledged */
+            metrics_observe_latency_ms(p->metrics, (double)(wall_ms() - ts));
+    }
 }
 
 static rd_kafka_headers_t *source_headers(const rd_kafka_message_t *m, int with_content_type)
@@ -222,6 +237,7 @@ static void dead_letter(struct pipeline *p, struct offset_item *it, const rd_kaf
         h = source_headers(m, 0);
     }
     rd_kafka_header_add(h, PIPELINE_H_REASON, -1, code ? code : "rejected", -1);
+    metrics_inc_reject(p->metrics, code ? code : "rejected");
     rd_kafka_header_add(h, PIPELINE_H_MESSAGE, -1, msg ? msg : "", -1);
     log_debug(MOD, "%s [%d] @%" PRId64 ": dead letter: %s: %s", rd_kafka_topic_name(m->rkt),
               (int)m->partition, m->offset, code, msg ? msg : "");
@@ -294,6 +310,9 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
         return;
     }
     p->c.consumed++;
+    p->last_progress_ms = mono_ms();
+    metrics_inc_in(p->metrics, topic);
+    offsets_set_time(it, rd_kafka_message_timestamp(m, &tstype));
     if (p->o.embedded)
         embedded_account(p->o.embedded, topic, m->partition, m->len);
     struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, &derr);
@@ -312,9 +331,13 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
             dead_letter(p, it, m, rec->reject_code, rec->reject_msg);
         } else if (v == VERDICT_DROP) {
             p->c.dropped++;           /* nothing published; the offset still counts */
+            metrics_observe_record(p->metrics, rec, wall_ms());
+            http_server_publish(p->http, rec);   /* the dashboard shows it passing */
         } else {
             if (!rec->id)
                 record_make_id(rec);
+            metrics_observe_record(p->metrics, rec, wall_ms());
+            http_server_publish(p->http, rec);
             publish(p, it, m, rec);
         }
         record_free(rec);
@@ -468,18 +491,14 @@ static void ev_commit_cb(evutil_socket_t fd, short what, void *arg)
 
 static void log_stats(struct pipeline *p)
 {
-    int64_t now = mono_ms();
-    double secs = (double)(now - p->last_stats_ms) / 1000.0;
-    double rate = secs > 0 ? (double)(p->c.consumed - p->last_stats_consumed) / secs : 0;
-    p->last_stats_ms = now;
+    char line[512];
+    p->last_stats_ms = mono_ms();
     p->last_stats_consumed = p->c.consumed;
-    log_info("stats", "consumed=%" PRIu64 " done=%" PRIu64 " enriched=%" PRIu64
-             " routed=%" PRIu64 " duplicates=%" PRIu64 " dropped=%" PRIu64
-             " deadletter=%" PRIu64 " state=%" PRIu64 " in_flight=%" PRIu64
-             " paused=%d retries=%" PRIu64 " commits=%" PRIu64 " rate=%.1f/s",
-             p->c.consumed, p->c.done, p->c.enriched, p->c.routed, p->c.duplicates,
-             p->c.dropped, p->c.deadletter, p->c.state_writes, p->c.in_flight,
-             consumer_paused(p->consumer), p->c.retries, p->c.commits, rate);
+    metrics_set_in_flight(p->metrics, (int64_t)p->c.in_flight);
+    metrics_set_queue_depth(p->metrics, producer_outq(p->producer));
+    log_info("stats", "%s paused=%d commits=%" PRIu64 " retries=%" PRIu64,
+             metrics_format_line(p->metrics, wall_ms(), line, sizeof(line)),
+             consumer_paused(p->consumer), p->c.commits, p->c.retries);
 }
 
 static void ev_stats_cb(evutil_socket_t fd, short what, void *arg)
@@ -503,6 +522,60 @@ static void ev_signal_cb(evutil_socket_t sig, short what, void *arg)
     }
     log_info(MOD, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     pipeline_request_stop(p);
+}
+
+/* ---- observability: what core/http.c asks ------------------------------ */
+
+static void on_consumer_stats(void *arg, const char *json, size_t len)
+{
+    struct pipeline *p = arg;
+    metrics_rdkafka_stats(p->metrics, json, len);
+}
+
+static int http_ready(void *opaque, char *reason, size_t len)
+{
+    struct pipeline *p = opaque;
+    int64_t stall = p->s->kafka.stall_timeout, idle = mono_ms() - p->last_progress_ms;
+    if (p->fatal)
+        snprintf(reason, len, "fatal: %s", p->fatal_msg);
+    else if (!p->restored)
+        snprintf(reason, len, "state restore still running");
+    else if (!p->consuming)
+        snprintf(reason, len, "stopping");
+    else if (metrics_brokers_up(p->metrics) == 0)
+        snprintf(reason, len, "broker unreachable");
+    else if (consumer_assigned_count(p->consumer) == 0)
+        snprintf(reason, len, "waiting for partition assignment");
+    else if (stall > 0 && idle > stall &&
+             (metrics_lag_total(p->metrics) > 0 || p->c.in_flight > 0))
+        snprintf(reason, len, "stalled: no progress for %" PRId64 " ms with input waiting", idle);
+    else
+        return 1;
+    return 0;
+}
+
+static json_t *http_stats(void *opaque)
+{
+    json_t *o = json_object();
+    if (o)
+        pipeline_stats(opaque, o);
+    return o;
+}
+
+static struct metrics *http_metrics(void *opaque)
+{
+    struct pipeline *p = opaque;
+    metrics_set_in_flight(p->metrics, (int64_t)p->c.in_flight);
+    metrics_set_queue_depth(p->metrics, producer_outq(p->producer));
+    return p->metrics;
+}
+
+int pipeline_serve_http(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct http_provider prov = {p, http_ready, http_stats, http_metrics};
+    if (!p->http && !(p->http = http_server_new(p->base, &p->s->http, &prov, err, errlen)))
+        return -1;
+    return http_server_port(p->http);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -555,7 +628,8 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
     p->store.opaque = p;
     p->store.put = store_put;
 
-    if (!(p->offsets = offsets_new()) || !(p->base = event_base_new())) {
+    if (!(p->offsets = offsets_new()) || !(p->base = event_base_new()) ||
+        !(p->metrics = metrics_new(wall_ms()))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -564,7 +638,7 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
     if (!(p->producer = producer_new(s, p->brokers, on_delivery, p, err, errlen)))
         goto fail;
     const struct consumer_handlers h = {on_assigned, on_revoking, on_consumer_fatal,
-                                        on_committed};
+                                        on_committed, on_consumer_stats};
     if (!(p->consumer = consumer_new(s, p->brokers, o->group_id, &h, p, err, errlen)))
         goto fail;
 
@@ -621,6 +695,7 @@ int pipeline_start(struct pipeline *p, char *err, size_t errlen)
         log_info(MOD, "restored %ld state entries from %s in %" PRId64 " ms", n, topic,
                  mono_ms() - t0);
     }
+    p->restored = 1;
     if (consumer_subscribe(p->consumer, &s->kafka.input_topics, err, errlen) < 0)
         return -1;
     struct timeval poll = tv_ms(s->kafka.poll_interval > 0 ? s->kafka.poll_interval : 100);
@@ -640,6 +715,7 @@ int pipeline_start(struct pipeline *p, char *err, size_t errlen)
     }
     p->consuming = 1;
     p->last_stats_ms = mono_ms();
+    p->last_progress_ms = p->last_stats_ms;
     log_info(MOD, "consuming %s from %s as group %s", s->kafka.input_topics.items[0],
              p->brokers, p->o.group_id ? p->o.group_id : s->kafka.group_id);
     return 0;
@@ -722,6 +798,8 @@ void pipeline_free(struct pipeline *p)
     producer_free(p->producer);
     chain_free(p->chain);
     offsets_free(p->offsets);
+    http_server_free(p->http);      /* its events live on the base */
+    metrics_free(p->metrics);
     if (p->base)
         event_base_free(p->base);
     free(p->brokers);

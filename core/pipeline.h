@@ -100,6 +100,12 @@ void pipeline_free(struct pipeline *p);     /* accepts NULL */
 void pipeline_counters(const struct pipeline *p, struct pipeline_counters *out);
 /* Adds {"pipeline": {...counters}, "processors": {...}} to out. */
 void pipeline_stats(struct pipeline *p, json_t *out);
+/*
+ * Starts the HTTP endpoint ([http]: /healthz, /readyz, /metrics, /stats,
+ * the dashboard) on the pipeline's loop; call between pipeline_new() and
+ * pipeline_start(). Returns the bound port, or -1 with err filled.
+ */
+int pipeline_serve_http(struct pipeline *p, char *err, size_t errlen);
 /* The loop, for other modules that serve events on it (HTTP). */
 struct event_base *pipeline_base(struct pipeline *p);
 /* 1 after a fatal error; its message in err. */

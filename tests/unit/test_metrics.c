@@ -127,8 +127,14 @@ static void test_latency_histogram(void **unused)
 static void test_rdkafka_stats(void **unused)
 {
     struct metrics *m = metrics_new(T0);
+    assert_int_equal(metrics_brokers_up(m), -1);
     const char *consumer =
-        "{\"name\":\"c#consumer-1\",\"type\":\"consumer\",\"topics\":{"
+        "{\"name\":\"c#consumer-1\",\"type\":\"consumer\",\"brokers\":{"
+        "\"GroupCoordinator\":{\"state\":\"UP\",\"source\":\"logical\"},"
+        "\":0/internal\":{\"state\":\"UP\",\"source\":\"internal\"},"
+        "\"127.0.0.1:9092/1\":{\"state\":\"UP\",\"source\":\"learned\"},"
+        "\"127.0.0.1:9093/2\":{\"state\":\"DOWN\",\"source\":\"learned\"}},"
+        "\"topics\":{"
         "\"news.raw\":{\"topic\":\"news.raw\",\"partitions\":{"
         "\"0\":{\"partition\":0,\"consumer_lag\":12},"
         "\"1\":{\"partition\":1,\"consumer_lag\":0},"
@@ -136,6 +142,7 @@ static void test_rdkafka_stats(void **unused)
         "\"-1\":{\"partition\":-1,\"consumer_lag\":-1}}}}}";
     assert_int_equal(metrics_rdkafka_stats(m, consumer, strlen(consumer)), 0);
     assert_int_equal(metrics_lag_total(m), 12);
+    assert_int_equal(metrics_brokers_up(m), 1);
     char *text = metrics_render_prometheus(m, T0, NULL);
     assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"0\"} 12"));
     assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"1\"} 0"));
@@ -148,6 +155,7 @@ static void test_rdkafka_stats(void **unused)
                         "\"1\":{\"consumer_lag\":4}}}}}";
     assert_int_equal(metrics_rdkafka_stats(m, later, strlen(later)), 0);
     assert_int_equal(metrics_lag_total(m), 4);
+    assert_int_equal(metrics_brokers_up(m), 0);   /* no broker listed: none up */
 
     const char *producer = "{\"type\":\"producer\",\"msg_cnt\":37,\"topics\":{}}";
     assert_int_equal(metrics_rdkafka_stats(m, producer, strlen(producer)), 0);
