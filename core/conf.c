@@ -220,14 +220,22 @@ struct conf_file *conf_parse(const char *text, const char *path, char *err, size
         }
         /* Strip a trailing comment only when preceded by whitespace, so
          * that values such as "#hashtag" or URLs with '#' survive. */
-        for (char *h = val; (h = strstr(h, " #")) != NULL; ) {
-            *h = '\0';
-            val = trim(val);
-            break;
-        }
-        if (strlen(val) >= 2 && val[0] == '"' && val[strlen(val) - 1] == '"') {
-            val[strlen(val) - 1] = '\0';
+        if (val[0] == '"' && strchr(val + 1, '"')) {
+            /* A quoted value keeps everything between its quotes. */
+            char *close = strrchr(val + 1, '"');
+            char *rest = trim(close + 1);
+            if (*rest && *rest != '#') {
+                snprintf(err, errlen, "%s:%d: text after the closing quote", path, lineno);
+                goto fail;
+            }
+            *close = '\0';
             val++;
+        } else {
+            char *hash = strstr(val, " #");
+            if (hash) {
+                *hash = '\0';
+                val = trim(val);
+            }
         }
         if (!sec) {
             snprintf(err, errlen, "%s:%d: key '%s' outside any [section]", path, lineno, key);

@@ -88,7 +88,8 @@ static json_t *encode_topics(const struct record *rec)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < rec->ntopics; i++) {
         const struct topic_hit *t = &rec->topics[i];
-        json_array_append_new(arr, json_pack("{s:s,s:f,s:o,s:o}", "name", t->name,
+        json_array_append_new(arr, json_pack("{s:s,s:f,s:o,s:o}", "name",
+                                             t->name ? t->name : "",
                                              "score", t->score,
                                              "iptc", strv(t->iptc, t->niptc, IPTC_MEDIATOPIC_URI),
                                              "evidence", strv(t->evidence, t->nevidence, NULL)));
@@ -102,10 +103,14 @@ static json_t *encode_provenance(const struct record *rec)
     if (!p->set)
         return json_null();
     char ts[32];
-    decode_format_ms(p->timestamp_ms, ts);
-    return json_pack("{s:o,s:i,s:I,s:I,s:s}", "topic", str_or_null(p->topic),
+    json_t *time = json_null();     /* -1: the message had no timestamp */
+    if (p->timestamp_ms >= 0) {
+        decode_format_ms(p->timestamp_ms, ts);
+        time = json_string(ts);
+    }
+    return json_pack("{s:o,s:i,s:I,s:I,s:o}", "topic", str_or_null(p->topic),
                      "partition", (int)p->partition, "offset", (json_int_t)p->offset,
-                     "timestamp", (json_int_t)p->timestamp_ms, "time", ts);
+                     "timestamp", (json_int_t)p->timestamp_ms, "time", time);
 }
 
 static json_t *encode_pipeline(int64_t processed_at)

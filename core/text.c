@@ -421,8 +421,12 @@ word_done:
                 out->paragraphs++;
                 out->sentences++;
             } else if (gap.has_end && !joined) {
-                tok->flags |= TOK_SENT_START | TOK_BREAK;
-                out->sentences++;
+                /* "U.S. officials", "approx. five": a lower-case word after a
+                 * full stop continues the sentence, though no name spans it. */
+                int lower_next = letters && cap_first == 0 &&
+                                 !(text[start] >= '0' && text[start] <= '9');
+                tok->flags |= lower_next ? TOK_BREAK : TOK_SENT_START | TOK_BREAK;
+                out->sentences += !lower_next;
             } else if (gap.other || (gap.hyphens && !joined) || gap.dots > 1) {
                 tok->flags |= TOK_BREAK;
             }

@@ -395,7 +395,11 @@ static void parse_dateline(struct clean *cl, struct record *rec)
         return;
     if (!upper && !has_agency && !has_date)
         return;
-    if (upper && words == 1 && place_end - 0 < 3 && !has_agency)
+    if (upper && words == 1 && place_end < 3 && !has_agency)
+        return;
+    /* "NATO - the alliance...": without an agency or a date, only the
+     * typographic dash of "WASHINGTON —" makes a bare word a dateline. */
+    if (!has_agency && !has_date && d == 1)
         return;
     record_set(&rec->dateline, b, place_end);
     rec->dateline_span.off = 0;
@@ -403,6 +407,19 @@ static void parse_dateline(struct clean *cl, struct record *rec)
     if (has_agency && !rec->agency)
         record_set(&rec->agency, ag, agn);
     cl->datelines++;
+}
+
+static int is_abbreviation(const char *w, size_t n)
+{
+    static const char *const abbr[] = {
+        "Mr", "Mrs", "Ms", "Dr", "Gen", "Col", "Lt", "Sgt", "St", "Prof", "Sen", "Rep",
+        "Gov", "Capt", "Maj", "Adm", "Jr", "Sr", "No", "vs", "Jan", "Feb", "Aug", "Sept",
+        "Oct", "Nov", "Dec", "Corp", "Inc", "Co", "Ltd", "Mt", "Ft", NULL,
+    };
+    for (size_t i = 0; abbr[i]; i++)
+        if (strlen(abbr[i]) == n && memcmp(abbr[i], w, n) == 0)
+            return 1;
+    return 0;
 }
 
 /* First sentence of the body (after any dateline), cut at a word boundary. */
@@ -424,11 +441,17 @@ static void make_headline(struct clean *cl, struct record *rec)
     while (end < n && b[end] != '\n') {
         if ((b[end] == '.' || b[end] == '!' || b[end] == '?') &&
             (end + 1 >= n || b[end + 1] == ' ' || b[end + 1] == '\n')) {
-            /* "Mr." or "U.S." do not end a sentence. */
+            /* "Mr." or "U.S." or "F." do not end a sentence, and neither
+             * does a full stop before a lower-case word; "the EU." does. */
             size_t w = end;
             while (w > start && isalpha((unsigned char)b[w - 1]))
                 w--;
-            if (end - w > 2 || (end - w == 0)) {
+            size_t next = end + 1;
+            while (next < n && b[next] == ' ')
+                next++;
+            int continues = end - w == 1 || is_abbreviation(b + w, end - w) ||
+                            (next < n && islower((unsigned char)b[next]));
+            if (!continues) {
                 end++;
                 break;
             }

@@ -203,6 +203,7 @@ static void test_no_false_datelines(void **state)
         "Officials said on Friday that the talks had stalled.",
         "KYIV, June 2 (Staff) - An unknown agency is not a credit.",
         "Moscow and Beijing, in a joint statement issued on Tuesday evening after talks - rejected it.",
+        "NATO - the alliance founded in 1949 - met on Friday.",
     };
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         struct record *rec = run(fx, bodies[i]);
@@ -263,6 +264,11 @@ static void test_headline_from_first_sentence(void **state)
          "U.S. envoy arrives in Kyiv for talks"},
         {"Mr. Kuleba flew to Ankara on Friday. Talks began.", "Mr. Kuleba flew to Ankara on Friday"},
         {"Will the truce hold? Nobody knows.", "Will the truce hold?"},
+        {"Ministers met in the EU. Then they left.", "Ministers met in the EU"},
+        {"President John F. Kennedy spoke in Berlin. Crowds cheered.",
+         "President John F. Kennedy spoke in Berlin"},
+        {"Prices rose approx. five percent in May. Analysts were surprised.",
+         "Prices rose approx. five percent in May"},
         {"One paragraph without a full stop\n\nSecond paragraph.",
          "One paragraph without a full stop"},
     };

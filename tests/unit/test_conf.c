@@ -60,6 +60,11 @@ static void parse_fails(const char *text, const char *want)
         fail_msg("error \"%s\" lacks \"%s\"", err, want);
 }
 
+static void test_text_after_quotes_is_an_error(void **unused)
+{
+    parse_fails("[a]\nk = \"v\" trailing\n", "test.conf:2: text after the closing quote");
+}
+
 static void test_parse_sections(void **unused)
 {
     struct conf_file *cf = parse_ok(
@@ -74,6 +79,7 @@ static void test_parse_sections(void **unused)
         "tag = #hashtag\n"
         "note = value # trailing comment\n"
         "quoted = \"  spaced  \"\n"
+        "secret = \"pa #ss\" # a comment after the quotes\n"
         "url = http://example.org/a#frag\n"
         "[processor.dedupe]\n"
         "window = 5m\n"
@@ -96,6 +102,7 @@ static void test_parse_sections(void **unused)
     assert_string_equal(conf_get(p, "tag"), "#hashtag");
     assert_string_equal(conf_get(p, "note"), "value");
     assert_string_equal(conf_get(p, "quoted"), "  spaced  ");
+    assert_string_equal(conf_get(p, "secret"), "pa #ss");   /* quotes protect " #" */
     assert_string_equal(conf_get(p, "url"), "http://example.org/a#frag");
     assert_null(conf_get(p, "missing"));
 
@@ -403,6 +410,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_sections),
+        cmocka_unit_test(test_text_after_quotes_is_an_error),
         cmocka_unit_test(test_parse_errors_name_line),
         cmocka_unit_test(test_env_expansion),
         cmocka_unit_test(test_bind_defaults_and_values),

@@ -184,6 +184,14 @@ static void test_enriched_record(void **unused)
     assert_int_equal(json_integer_value(json_object_get(p, "offset")), 41);
     assert_string_equal(json_string_value(json_object_get(p, "time")), "2023-06-02T10:15:30.250Z");
     json_decref(o);
+
+    /* A message without a timestamp (-1) has no time, not a 1969 date. */
+    rec->prov.timestamp_ms = -1;
+    o = encode_record(rec, OUTPUT_RECORD, 0);
+    p = json_object_get(o, "provenance");
+    assert_int_equal(json_integer_value(json_object_get(p, "timestamp")), -1);
+    assert_true(json_is_null(json_object_get(p, "time")));
+    json_decref(o);
     record_free(rec);
 }
 

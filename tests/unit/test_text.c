@@ -166,6 +166,15 @@ static void test_dotted_abbreviation(void **unused)
     assert_int_equal(t.sentences, 1);
     text_tokens_free(&t);
 
+    /* "U.S. officials": a lower-case word after a full stop continues the
+     * sentence; names still do not span the stop. */
+    t = tok("talks with U.S. officials resumed");
+    assert_int_equal(t.n, 6);
+    assert_true(t.toks[4].flags & TOK_BREAK);
+    assert_false(t.toks[4].flags & TOK_SENT_START);
+    assert_int_equal(t.sentences, 1);
+    text_tokens_free(&t);
+
     /* An ellipsis inside a sentence breaks names but dots > 1 is no join. */
     t = tok("Kyiv...Moscow");
     assert_true(t.toks[1].flags & TOK_BREAK);
