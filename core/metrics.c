@@ -463,11 +463,22 @@ int metrics_rdkafka_stats(struct metrics *m, const char *json, size_t len)
             json_object_foreach(json_object_get(topic, "partitions"), pname, part) {
                 char *end;
                 long p = strtol(pname, &end, 10);
-                json_t *lag = json_object_get(part, "consumer_lag");
-                if (*end || p < 0 || p > INT32_MAX || !json_is_integer(lag) ||
-                    json_integer_value(lag) < 0)
-                    continue;
-                metrics_set_lag(m, tname, (int32_t)p, json_integer_value(lag));
+                const char *fs = json_string_value(json_object_get(part, "fetch_state"));
+                if (*end || p < 0 || p > INT32_MAX ||
+                    (fs && (strcmp(fs, "none") == 0 || strncmp(fs, "stop", 4) == 0)))
+                    continue;   /* not ours (any more) */
+                json_int_t lag = json_integer_value(json_object_get(part, "consumer_lag"));
+                if (!json_is_integer(json_object_get(part, "consumer_lag")) || lag < 0) {
+                    /* no commit known yet: measure from what we consumed */
+                    json_t *st = json_object_get(part, "consumer_lag_stored");
+                    lag = json_is_integer(st) ? json_integer_value(st) : -1;
+                }
+                json_t *hi = json_object_get(part, "hi_offset"), *lo = json_object_get(part, "lo_offset");
+                if (lag < 0 && json_is_integer(hi) && json_is_integer(lo) &&
+                    json_integer_value(hi) >= 0 && json_integer_value(hi) == json_integer_value(lo))
+                    lag = 0;    /* an empty partition: nothing waits */
+                if (lag >= 0)
+                    metrics_set_lag(m, tname, (int32_t)p, lag);
             }
         }
     }

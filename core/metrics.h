@@ -62,8 +62,10 @@ void metrics_set_in_flight(struct metrics *m, int64_t records);
 /*
  * Reads one librdkafka statistics document (the stats_cb JSON). A
  * "consumer" document replaces the lag table with its
- * topics.*.partitions.*.consumer_lag values (partitions with lag -1, i.e.
- * unknown or not assigned, and the internal partition -1 are left out) and
+ * topics.*.partitions.*.consumer_lag values (consumer_lag_stored while no
+ * commit is known, 0 for an empty partition; partitions whose lag stays
+ * unknown, that are not fetched (fetch_state none/stopped) and the
+ * internal partition -1 are left out) and
  * counts the brokers whose state is UP (metrics_brokers_up()); a
  * "producer" document sets the queue depth from msg_cnt. 0, or -1 when the
  * document is not valid JSON.

@@ -529,7 +529,10 @@ static void ev_signal_cb(evutil_socket_t sig, short what, void *arg)
 static void on_consumer_stats(void *arg, const char *json, size_t len)
 {
     struct pipeline *p = arg;
-    metrics_rdkafka_stats(p->metrics, json, len);
+    if (metrics_rdkafka_stats(p->metrics, json, len) < 0)
+        log_warn(MOD, "librdkafka statistics: not valid JSON (%zu bytes)", len);
+    log_debug(MOD, "librdkafka statistics: %zu bytes, lag %" PRId64 ", %d broker(s) up", len,
+              metrics_lag_total(p->metrics), metrics_brokers_up(p->metrics));
 }
 
 static int http_ready(void *opaque, char *reason, size_t len)

@@ -139,14 +139,20 @@ static void test_rdkafka_stats(void **unused)
         "\"0\":{\"partition\":0,\"consumer_lag\":12},"
         "\"1\":{\"partition\":1,\"consumer_lag\":0},"
         "\"2\":{\"partition\":2,\"consumer_lag\":-1},"
+        "\"3\":{\"partition\":3,\"consumer_lag\":-1,\"consumer_lag_stored\":7},"
+        "\"4\":{\"partition\":4,\"consumer_lag\":-1,\"hi_offset\":0,\"lo_offset\":0},"
+        "\"5\":{\"partition\":5,\"consumer_lag\":9,\"fetch_state\":\"none\"},"
         "\"-1\":{\"partition\":-1,\"consumer_lag\":-1}}}}}";
     assert_int_equal(metrics_rdkafka_stats(m, consumer, strlen(consumer)), 0);
-    assert_int_equal(metrics_lag_total(m), 12);
+    assert_int_equal(metrics_lag_total(m), 19);
     assert_int_equal(metrics_brokers_up(m), 1);
     char *text = metrics_render_prometheus(m, T0, NULL);
     assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"0\"} 12"));
     assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"1\"} 0"));
     assert_null(strstr(text, "partition=\"2\""));
+    assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"3\"} 7"));
+    assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"4\"} 0"));
+    assert_null(strstr(text, "partition=\"5\""));
     assert_null(strstr(text, "partition=\"-1\""));
     free(text);
 
