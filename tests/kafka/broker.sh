@@ -257,17 +257,18 @@ cmd_stop() {
 }
 
 cmd_run() {
-    local dir="${1:?usage: broker.sh run DIR -- CMD...}"; shift
+    # RUN_DIR is global: the EXIT trap runs after this function's locals are gone.
+    RUN_DIR="${1:?usage: broker.sh run DIR -- CMD...}"; shift
     [ "${1:-}" = "--" ] && shift
     [ $# -gt 0 ] || die "usage: broker.sh run DIR -- CMD..."
-    trap 'cmd_stop "$dir"' EXIT
+    trap 'cmd_stop "$RUN_DIR"' EXIT
     trap 'exit 130' INT TERM
-    cmd_start "$dir" --owner-pid $$ >/dev/null
+    cmd_start "$RUN_DIR" --owner-pid $$ >/dev/null
     # shellcheck disable=SC1091
-    . "$dir/env"
+    . "$RUN_DIR/env"
     local rc=0
     "$@" || rc=$?
-    return "$rc"
+    exit "$rc"
 }
 
 case "${1:-}" in
