@@ -265,7 +265,7 @@ int cmd_process(int argc, char **argv)
     const char *fmt = format ? format : s->input.format;
     ctx.dopts.format = strcmp(fmt, "json") == 0 ? INPUT_JSON
                        : strcmp(fmt, "text") == 0 ? INPUT_TEXT : INPUT_AUTO;
-    if (strcmp(fmt, "json") && strcmp(fmt, "text") && strcmp(fmt, "auto")) {
+    if (strcmp(fmt, "json") != 0 && strcmp(fmt, "text") != 0 && strcmp(fmt, "auto") != 0) {
         fprintf(stderr, "wirestream process: --format: expected auto, json or text\n");
         rc = EXIT_USAGE;
         goto out;

@@ -124,7 +124,8 @@ int decode_iso8601(const char *s, int64_t *ms, char out[32])
         (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) ||
         h > 23 || mi > 59 || sec > 60)
         return -1;
-    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
+                (int64_t)mi * 60 +
                 (sec == 60 ? 59 : sec) - (int64_t)off_min * 60;
     *ms = t * 1000 + frac_ms;
     time_t tt = (time_t)t;

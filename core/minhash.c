@@ -137,7 +137,7 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
                               struct bins *b)
 {
     uint64_t window[MINHASH_MAX_SHINGLE];
-    unsigned stops[MINHASH_MAX_SHINGLE];
+    unsigned stops[MINHASH_MAX_SHINGLE] = {0};   /* read only once written; zeroed for the analyzer */
     unsigned k = ctx->shingle, nstop = 0, pos = 0;
     uint32_t kept = 0, skipped = 0;
 

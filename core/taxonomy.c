@@ -134,7 +134,7 @@ static const char *target_name(const struct taxonomy *tax, const struct taxonomy
 
 /* Adds one phrase (no suffix groups left) for a target. */
 static int add_phrase_one(struct parser *p, const char *text, uint32_t index,
-                          int is_context, double weight)
+                          int is_context, double weight, int support)
 {
     struct taxonomy *tax = p->tax;
     struct tokens toks = {0};
@@ -210,7 +210,8 @@ static int add_phrase_one(struct parser *p, const char *text, uint32_t index,
         goto out;
     }
     ph->weights[ph->nweights++] = (struct taxonomy_weight){
-        .index = index, .is_context = (uint32_t)is_context, .weight = weight, .line = p->line,
+        .index = index, .is_context = (uint32_t)is_context, .support = (uint32_t)support,
+        .weight = weight, .line = p->line,
     };
     rc = 0;
 out:
@@ -221,13 +222,13 @@ out:
 /* Expands optional suffix groups ("strike(s)" -> "strike", "strikes"),
  * then adds each form. */
 static int add_phrase(struct parser *p, const char *text, uint32_t index,
-                      int is_context, double weight, int *budget)
+                      int is_context, double weight, int support, int *budget)
 {
     const char *open = strchr(text, '(');
     if (!open) {
         if (--*budget < 0)
             return fail(p, "\"%s\": too many suffix groups", text);
-        return add_phrase_one(p, text, index, is_context, weight);
+        return add_phrase_one(p, text, index, is_context, weight, support);
     }
     const char *close = strchr(open, ')');
     if (!close || close == open + 1 || memchr(open + 1, ' ', (size_t)(close - open - 1)))
@@ -240,11 +241,11 @@ static int add_phrase(struct parser *p, const char *text, uint32_t index,
         return fail(p, "out of memory");
     memcpy(buf, text, pre);
     memcpy(buf + pre, close + 1, rest + 1);
-    int rc = add_phrase(p, buf, index, is_context, weight, budget);
+    int rc = add_phrase(p, buf, index, is_context, weight, support, budget);
     if (rc == 0) {
         memcpy(buf + pre, open + 1, suf);
         memcpy(buf + pre + suf, close + 1, rest + 1);
-        rc = add_phrase(p, buf, index, is_context, weight, budget);
+        rc = add_phrase(p, buf, index, is_context, weight, support, budget);
     }
     free(buf);
     return rc;
@@ -271,13 +272,15 @@ static int each_item(struct parser *p, char *list,
 
 struct terms_arg {
     double weight;
+    int support;
 };
 
 static int term_item(struct parser *p, char *item, void *arg)
 {
     const struct terms_arg *ta = arg;
     int budget = MAX_EXPANSIONS;
-    return add_phrase(p, item, (uint32_t)p->cur, p->sec == SEC_CONTEXT, ta->weight, &budget);
+    return add_phrase(p, item, (uint32_t)p->cur, p->sec == SEC_CONTEXT, ta->weight,
+                      ta->support, &budget);
 }
 
 static int entity_item(struct parser *p, char *item, void *arg)
@@ -375,7 +378,8 @@ static int open_section(struct parser *p, char *hdr)
     if (is_topic) {
         int dup = taxonomy_topic_index(tax, name);
         if (dup >= 0)
-            return fail(p, "topic %s already defined at line %d", name, tax->topics[dup].line);
+            return fail(p, "topic %s already defined at line %d", name,
+                        tax->topics[dup].line); // NOLINT(clang-analyzer-core.NullDereference): dup >= 0 means topics is set
         if (grow((void **)&tax->topics, tax->ntopics, sizeof(*tax->topics)) < 0)
             return fail(p, "out of memory");
         struct taxonomy_topic *t = &tax->topics[tax->ntopics];
@@ -391,7 +395,7 @@ static int open_section(struct parser *p, char *hdr)
         int dup = context_index(tax, name);
         if (dup >= 0)
             return fail(p, "context %s already defined at line %d", name,
-                        tax->contexts[dup].line);
+                        tax->contexts[dup].line); // NOLINT(clang-analyzer-core.NullDereference): dup >= 0 means contexts is set
         if (grow((void **)&tax->contexts, tax->ncontexts, sizeof(*tax->contexts)) < 0)
             return fail(p, "out of memory");
         struct taxonomy_context *c = &tax->contexts[tax->ncontexts];
@@ -475,7 +479,7 @@ static int section_key(struct parser *p, char *key, char *val)
             return -1;
         if (p->sec == SEC_CONTEXT && w < 0)
             return fail(p, "context weights must be positive");
-        struct terms_arg ta = {w};
+        struct terms_arg ta = {w, 0};
         return each_item(p, val, term_item, &ta);
     }
     if (p->sec == SEC_CONTEXT)
@@ -483,10 +487,21 @@ static int section_key(struct parser *p, char *key, char *val)
                     tax->contexts[p->cur].name);
 
     struct taxonomy_topic *t = &tax->topics[p->cur];
+    /* Supporting vocabulary: words that go with the topic but also with
+     * much else ("troops", "army"). They raise the score of a story that
+     * has core evidence and cannot make one alone (see require). */
+    if ((r = weighted_key(p, key, "support", &w)) != 0) {
+        if (r < 0)
+            return -1;
+        if (w < 0)
+            return fail(p, "support weights must be positive (use terms W < 0 for a negative cue)");
+        struct terms_arg ta = {w, 1};
+        return each_item(p, val, term_item, &ta);
+    }
     if ((r = weighted_key(p, key, "entity", &w)) != 0) {
         if (r < 0)
             return -1;
-        struct terms_arg ta = {w};
+        struct terms_arg ta = {w, 0};
         return each_item(p, val, entity_item, &ta);
     }
     if (strcmp(key, "label") == 0) {
@@ -505,6 +520,11 @@ static int section_key(struct parser *p, char *key, char *val)
     if (strcmp(key, "scale") == 0) {
         if (parse_number(val, &t->scale) < 0 || !(t->scale > 0))
             return fail(p, "scale must be a positive number");
+        return 0;
+    }
+    if (strcmp(key, "require") == 0) {
+        if (parse_number(val, &t->require) < 0 || t->require < 0 || t->require > 1e6)
+            return fail(p, "require must be a number in [0, 1e6]");
         return 0;
     }
     return fail(p, "unknown key \"%s\" in [topic %s]", key, t->name);
@@ -563,14 +583,16 @@ static int finish(struct parser *p)
         tax->topics[p->refs[i].topic].damp[c] = p->refs[i].damp;
     }
 
-    /* A topic needs some positive evidence to be reachable. */
+    /* A topic needs some positive evidence to be reachable; with a
+     * `require`, some positive core (non-support) evidence. */
     char *reach = calloc(tax->ntopics, 1);
     if (!reach)
         return fail(p, "out of memory");
     for (size_t i = 0; i < tax->nphrases; i++)
         for (size_t j = 0; j < tax->phrases[i].nweights; j++) {
             const struct taxonomy_weight *w = &tax->phrases[i].weights[j];
-            if (!w->is_context && w->weight > 0)
+            if (!w->is_context && w->weight > 0 &&
+                !(w->support && tax->topics[w->index].require > 0))
                 reach[w->index] = 1;
         }
     for (size_t i = 0; i < tax->ntopics; i++)
@@ -581,7 +603,8 @@ static int finish(struct parser *p)
         if (!reach[i]) {
             p->line = tax->topics[i].line;
             free(reach);
-            return fail(p, "topic %s has no positive terms or entity cues", tax->topics[i].name);
+            return fail(p, "topic %s has no positive terms or entity cues%s", tax->topics[i].name,
+                        tax->topics[i].require > 0 ? " outside support (require needs them)" : "");
         }
     }
     free(reach);

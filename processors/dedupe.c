@@ -146,7 +146,7 @@ static size_t encode_entry(const struct dedupe *st, const struct minhash *mh,
     put_u16(p + 28, e->nshingles);
     put_u16(p + 30, (uint16_t)cllen);
     for (unsigned j = 0; j < MINHASH_BANDS; j++)
-        put_u32(p + 32 + 4 * j, mh->bands[j]);
+        put_u32(p + 32 + 4 * (size_t)j, mh->bands[j]);
     memcpy(p + 96, e->sig, MINHASH_SIG_BYTES);
     memcpy(p + ENTRY_FIXED, cl, cllen);
     return ENTRY_FIXED + cllen;
@@ -509,7 +509,7 @@ static int dedupe_restore(void *state, const void *key, size_t klen, const void 
     mh.nshingles = get_u16(v + 28);
     mh.ntokens = 1;
     for (unsigned j = 0; j < MINHASH_BANDS; j++)
-        mh.bands[j] = get_u32(v + 32 + 4 * j);
+        mh.bands[j] = get_u32(v + 32 + 4 * (size_t)j);
     memcpy(mh.sig, v + 96, MINHASH_SIG_BYTES);
     const char *cl = (const char *)v + ENTRY_FIXED;
 

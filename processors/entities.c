@@ -610,8 +610,9 @@ static int scan_cues(struct entities *st, const struct tokens *t, const char *te
                           hset_has(&st->verb, t->toks[a - 1].hash);
         size_t len = b - a, start = a;
         int ok = 0;
+        /* Two rules, kept apart for reading. */
         if (cue && (len >= 2 || cap))
-            ok = 1;
+            ok = 1; // NOLINT(bugprone-branch-clone)
         else if ((verb_after || verb_before) && len >= 2)
             ok = 1;
         if (ok && !cue && len > 3) {
