@@ -22,6 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 BROKER_SH = REPO / "tests" / "kafka" / "broker.sh"
 
 
+# broker.sh's "fetched ... in Ns" / "up ... in Ns" lines, shown in the summary.
+_BROKER_NOTES = []
+
+
 @dataclass
 class Broker:
     bootstrap: str                 # PLAINTEXT listener, host:port
@@ -63,11 +67,15 @@ def broker(tmp_path_factory):
                     + res.stderr.decode("utf-8", "replace")[-4000:], pytrace=False)
     b = Broker((d / "bootstrap").read_text().strip(), (d / "sasl_bootstrap").read_text().strip(),
                "wsuser", "wspass", d, (d / "timings").read_text())
-    sys.stderr.write(res.stderr.decode("utf-8", "replace"))
+    _BROKER_NOTES.extend(line for line in res.stderr.decode("utf-8", "replace").splitlines()
+                         if line.startswith("broker.sh: "))
     try:
         yield b
     finally:
-        subprocess.run([str(BROKER_SH), "stop", str(d)], timeout=60)
+        res = subprocess.run([str(BROKER_SH), "stop", str(d)], timeout=60,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _BROKER_NOTES.extend(line for line in res.stderr.decode("utf-8", "replace")
+                             .splitlines() if line.startswith("broker.sh: "))
 
 
 @pytest.fixture
@@ -86,6 +94,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "broker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.kafka)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _BROKER_NOTES:
+        terminalreporter.write_line(line)
 
 
 def pytest_runtest_makereport(item, call):
