@@ -30,12 +30,11 @@ const char *const fuzz_target_names[] = {
 };
 
 struct fuzz_env {
-    int (*run)(struct fuzz_env *env, const uint8_t *data, size_t size, char *err,
-               size_t errlen);
-    struct settings *settings;      /* decode and chain targets */
-    struct chain *chain;            /* clean, entities */
+    int (*run)(struct fuzz_env *env, const uint8_t *data, size_t size, char *err, size_t errlen);
+    struct settings *settings; /* decode and chain targets */
+    struct chain *chain;       /* clean, entities */
     struct decode_opts dopts;
-    enum input_format format;       /* forced format of the chain targets */
+    enum input_format format; /* forced format of the chain targets */
 };
 
 static int bad(char *err, size_t errlen, const char *fmt, ...)
@@ -91,8 +90,7 @@ static int check_record(const struct record *rec, char *err, size_t errlen)
     if (!rec->body)
         return bad(err, errlen, "kept record has no body");
     if (strlen(rec->body) != rec->body_len)
-        return bad(err, errlen, "body_len %zu but strlen %zu", rec->body_len,
-                   strlen(rec->body));
+        return bad(err, errlen, "body_len %zu but strlen %zu", rec->body_len, strlen(rec->body));
     if (!text_utf8_valid(rec->body, rec->body_len, &at))
         return bad(err, errlen, "body is not valid UTF-8 at byte %zu", at);
     if (check_str(rec->headline, "headline", err, errlen) < 0 ||
@@ -100,8 +98,8 @@ static int check_record(const struct record *rec, char *err, size_t errlen)
         check_str(rec->dateline, "dateline", err, errlen) < 0)
         return -1;
     if ((size_t)rec->dateline_span.off + rec->dateline_span.len > rec->body_len)
-        return bad(err, errlen, "dateline span %u+%u outside body of %zu",
-                   rec->dateline_span.off, rec->dateline_span.len, rec->body_len);
+        return bad(err, errlen, "dateline span %u+%u outside body of %zu", rec->dateline_span.off,
+                   rec->dateline_span.len, rec->body_len);
     for (size_t i = 0; i < rec->nentities; i++) {
         const struct entity *e = &rec->entities[i];
         if (!e->name || !*e->name)
@@ -221,8 +219,8 @@ static int run_taxonomy(struct fuzz_env *env, const uint8_t *data, size_t size, 
 {
     char lerr[512] = "";
     (void)env;
-    struct taxonomy *tax = taxonomy_parse((const char *)data, size, "fuzz.taxonomy", lerr,
-                                          sizeof(lerr));
+    struct taxonomy *tax =
+        taxonomy_parse((const char *)data, size, "fuzz.taxonomy", lerr, sizeof(lerr));
     if (!tax)
         return lerr[0] ? 0 : bad(err, errlen, "taxonomy failed without an error message");
     int rc = 0;
@@ -235,8 +233,7 @@ static int run_taxonomy(struct fuzz_env *env, const uint8_t *data, size_t size, 
             rc = bad(err, errlen, "phrase '%s' has %zu tokens", p->text, p->ntok);
         for (size_t k = 0; k < p->nweights && rc == 0; k++) {
             const struct taxonomy_weight *w = &p->weights[k];
-            if (w->index >= (w->is_context ? tax->ncontexts : tax->ntopics) ||
-                !isfinite(w->weight))
+            if (w->index >= (w->is_context ? tax->ncontexts : tax->ntopics) || !isfinite(w->weight))
                 rc = bad(err, errlen, "phrase '%s' weight %zu is invalid", p->text, k);
         }
     }
@@ -290,7 +287,7 @@ static int run_conf(struct fuzz_env *env, const uint8_t *data, size_t size, char
         free(conf);
     }
     lerr[0] = '\0';
-    struct settings *s = settings_load(cf, lerr, sizeof(lerr));   /* takes cf */
+    struct settings *s = settings_load(cf, lerr, sizeof(lerr)); /* takes cf */
     if (!s) {
         if (!lerr[0] && rc == 0)
             rc = bad(err, errlen, "settings_load failed without an error message");
@@ -305,8 +302,8 @@ out:
 
 /* ------------------------------------------------------------ set-up */
 
-static int load_settings(struct fuzz_env *env, const char *root, const char *processors,
-                         char *err, size_t errlen)
+static int load_settings(struct fuzz_env *env, const char *root, const char *processors, char *err,
+                         size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/config/wirestream.conf", root);
@@ -378,8 +375,7 @@ void fuzz_env_free(struct fuzz_env *env)
     free(env);
 }
 
-int fuzz_env_run(struct fuzz_env *env, const uint8_t *data, size_t size, char *err,
-                 size_t errlen)
+int fuzz_env_run(struct fuzz_env *env, const uint8_t *data, size_t size, char *err, size_t errlen)
 {
     if (errlen)
         err[0] = '\0';

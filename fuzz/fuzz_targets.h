@@ -24,12 +24,11 @@ struct fuzz_env;
  * filled when the name is unknown or the data does not load. The caller
  * owns the result: fuzz_env_free(). */
 struct fuzz_env *fuzz_env_open(const char *name, const char *root, char *err, size_t errlen);
-void fuzz_env_free(struct fuzz_env *env);          /* accepts NULL */
+void fuzz_env_free(struct fuzz_env *env); /* accepts NULL */
 
 /* Runs one input. 0, or -1 with err describing the broken invariant.
  * The input is only read. */
-int fuzz_env_run(struct fuzz_env *env, const uint8_t *data, size_t size,
-                 char *err, size_t errlen);
+int fuzz_env_run(struct fuzz_env *env, const uint8_t *data, size_t size, char *err, size_t errlen);
 
 /* NULL-terminated list of target names (also the fuzz/regressions/
  * sub-folders). */

@@ -149,7 +149,7 @@ static void test_invariants_catch_bad_records(void **state)
     e->name = strdup("Kyiv");
     e->spans = calloc(1, sizeof(*e->spans));
     e->spans[0].off = 8;
-    e->spans[0].len = 4;        /* past the end of the 10-byte body */
+    e->spans[0].len = 4; /* past the end of the 10-byte body */
     e->nspans = 1;
     assert_int_equal(check_record(rec, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "outside body"));
