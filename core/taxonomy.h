@@ -38,10 +38,12 @@ struct taxonomy_params {
 };
 
 /* Where a phrase's weight goes: topic `index`, or context `index` when
- * is_context is set. */
+ * is_context is set. A `support` weight (topics only, from a `support W`
+ * line) counts in the score but not toward the topic's `require`. */
 struct taxonomy_weight {
     uint32_t index;
     uint32_t is_context;
+    uint32_t support;
     double weight;
     int line;              /* where the file gave it */
 };
@@ -68,6 +70,8 @@ struct taxonomy_topic {
     size_t niptc;
     double threshold;
     double scale;
+    double require;        /* core evidence (terms and entity cues, not
+                            * support terms) needed to assign; 0 = none */
     double *damp;          /* per context (ncontexts entries), 0 = none */
     struct taxonomy_entity_cue *cues;
     size_t ncues;

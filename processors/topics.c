@@ -60,6 +60,7 @@ struct topics {
     uint32_t *touched;   /* phrases seen in this record */
     size_t ntouched;
     double *evidence;    /* per topic */
+    double *core;        /* per topic: evidence without support terms */
     double *ctx;         /* per context */
     struct entity_hit *ehits;
     size_t nehits, ehits_cap;
@@ -81,6 +82,7 @@ struct scratch {
     uint16_t *count;
     uint32_t *touched;
     double *evidence;
+    double *core;
     double *ctx;
     uint64_t *assigned;
 };
@@ -91,6 +93,7 @@ static void scratch_free(struct scratch *s)
     free(s->count);
     free(s->touched);
     free(s->evidence);
+    free(s->core);
     free(s->ctx);
     free(s->assigned);
 }
@@ -103,9 +106,11 @@ static int scratch_alloc(const struct taxonomy *tax, struct scratch *s)
     s->count = calloc(np, sizeof(*s->count));
     s->touched = calloc(np, sizeof(*s->touched));
     s->evidence = calloc(tax->ntopics, sizeof(*s->evidence));
+    s->core = calloc(tax->ntopics, sizeof(*s->core));
     s->ctx = calloc(tax->ncontexts + 1, sizeof(*s->ctx));
     s->assigned = calloc(tax->ntopics, sizeof(*s->assigned));
-    if (!s->mass || !s->count || !s->touched || !s->evidence || !s->ctx || !s->assigned) {
+    if (!s->mass || !s->count || !s->touched || !s->evidence || !s->core || !s->ctx ||
+        !s->assigned) {
         scratch_free(s);
         return -1;
     }
@@ -123,7 +128,8 @@ static void install(struct topics *st, struct taxonomy *tax, struct scratch *s)
                 s->assigned[i] = st->assigned[old];
         }
     }
-    struct scratch old = {st->mass, st->count, st->touched, st->evidence, st->ctx, st->assigned};
+    struct scratch old = {st->mass,     st->count, st->touched, st->evidence,
+                          st->core,     st->ctx,   st->assigned};
     scratch_free(&old);
     taxonomy_free(st->tax);
 
@@ -132,6 +138,7 @@ static void install(struct topics *st, struct taxonomy *tax, struct scratch *s)
     st->count = s->count;
     st->touched = s->touched;
     st->evidence = s->evidence;
+    st->core = s->core;
     st->ctx = s->ctx;
     st->assigned = s->assigned;
     st->ntouched = 0;
@@ -166,7 +173,8 @@ static void topics_destroy(void *state)
     struct topics *st = state;
     if (!st)
         return;
-    struct scratch s = {st->mass, st->count, st->touched, st->evidence, st->ctx, st->assigned};
+    struct scratch s = {st->mass, st->count, st->touched, st->evidence,
+                        st->core, st->ctx,   st->assigned};
     scratch_free(&s);
     taxonomy_free(st->tax);
     free(st->ehits);
@@ -291,6 +299,7 @@ static int entity_hits(struct topics *st, const struct record *rec)
                 double w = tp->cues[c].weight * place * rep;
                 st->ehits[st->nehits++] = (struct entity_hit){t, w, e->name};
                 st->evidence[t] += w;
+                st->core[t] += w;
                 break;   /* first matching cue only: the QID, name and
                           * role of one entity do not add up */
             }
@@ -386,6 +395,7 @@ static enum verdict topics_process(void *state, struct record *rec)
     }
     st->ntouched = 0;
     memset(st->evidence, 0, tax->ntopics * sizeof(*st->evidence));
+    memset(st->core, 0, tax->ntopics * sizeof(*st->core));
     memset(st->ctx, 0, tax->ncontexts * sizeof(*st->ctx));
 
     scan(st, &rec->head_toks, pr->head_weight, pr->head_weight, 0);
@@ -396,10 +406,13 @@ static enum verdict topics_process(void *state, struct record *rec)
         double m = st->mass[st->touched[i]];
         for (size_t j = 0; j < ph->nweights; j++) {
             const struct taxonomy_weight *w = &ph->weights[j];
-            if (w->is_context)
+            if (w->is_context) {
                 st->ctx[w->index] += m * w->weight;
-            else
+            } else {
                 st->evidence[w->index] += m * w->weight;
+                if (!w->support)
+                    st->core[w->index] += m * w->weight;
+            }
         }
     }
     st->nehits = 0;
@@ -421,8 +434,15 @@ static enum verdict topics_process(void *state, struct record *rec)
         double e = st->evidence[t] * len;
         if (e <= 0)
             continue;
+        double damp = 1.0;
         for (size_t c = 0; c < tax->ncontexts; c++)
-            e *= 1.0 - tp->damp[c] * st->ctx[c];
+            damp *= 1.0 - tp->damp[c] * st->ctx[c];
+        e *= damp;
+        /* Generic vocabulary alone never assigns a topic: "troops",
+         * "army" and "missiles" fill parades, budgets and flood relief.
+         * The core evidence (net of negative cues) must reach require. */
+        if (tp->require > 0 && st->core[t] * len * damp < tp->require)
+            continue;
         double score = 1.0 - exp(-e / tp->scale);
         double thr = st->conf->threshold > 0 ? st->conf->threshold : tp->threshold;
         if (score < thr)
