@@ -45,7 +45,7 @@ static const struct conf_key entities_keys[] = {
 
 /* Small set of token hashes (open addressing; 0 marks an empty slot). */
 struct hset {
-    uint64_t slots[512];
+    uint64_t slots[1024];
 };
 
 /* Capitalized words that are not names, even before "said". */
@@ -164,7 +164,9 @@ struct entities {
     size_t npaths;
     struct gazetteer *gaz;
     struct phrase_set *cues;
-    struct hset stop, abbrev, verb, cue1, particle;
+    /* notname: stop words and title words, never part of an unlisted
+     * name; cue_last: last words of titles (no title can end elsewhere). */
+    struct hset notname, abbrev, verb, particle, cue_last;
 
     /* Per-record scratch, reused across records. */
     uint32_t *owner;       /* body token -> found index + 1; 0 free */
@@ -175,8 +177,15 @@ struct entities {
     size_t nm, cap_m;
     struct pending *pend;
     size_t npend, cap_pend;
+    struct mention *m2;    /* emit()'s scratch for grouping mentions */
+    size_t cap_m2;
     struct found **order;
     size_t cap_order;
+    /* Body tokens that may be part of an unlisted name, ignoring owner:
+     * computed once per record for both cue passes. */
+    uint8_t *namecls;      /* per body token: 1 if name-like */
+    uint32_t *cand;        /* indices of name-like tokens, ascending */
+    size_t ncand, cap_cls;
 
     /* Counters for stats(). */
     uint64_t records, entities_out, mentions_out, cue_people, reloads,
@@ -247,8 +256,11 @@ static void entities_destroy(void *state)
     free(st->owner);
     free(st->found);
     free(st->m);
+    free(st->m2);
     free(st->pend);
     free(st->order);
+    free(st->namecls);
+    free(st->cand);
     free(st);
 }
 
@@ -293,7 +305,7 @@ static int entities_init(void **state, const void *confp, const struct processor
     for (size_t i = 0; i < NELEM(cue_phrases); i++)
         if (phrase_set_add(st->cues, cue_phrases[i], 1, why, sizeof(why)) < 0)
             goto oom;
-    hset_fill(&st->stop, stop_words, NELEM(stop_words));
+    hset_fill(&st->notname, stop_words, NELEM(stop_words));
     hset_fill(&st->abbrev, abbrev_cues, NELEM(abbrev_cues));
     hset_fill(&st->verb, verbs, NELEM(verbs));
     hset_fill(&st->particle, particles, NELEM(particles));
@@ -305,7 +317,9 @@ static int entities_init(void **state, const void *confp, const struct processor
             goto oom;
         for (size_t k = 0; k < ct.n; k++)
             if (ct.toks[k].len > 2)
-                hset_add(&st->cue1, ct.toks[k].hash);
+                hset_add(&st->notname, ct.toks[k].hash);
+        if (ct.n)
+            hset_add(&st->cue_last, ct.toks[ct.n - 1].hash);
     }
     text_tokens_free(&ct);
     *state = st;
@@ -495,13 +509,38 @@ static int resolve_pending(struct entities *st, const struct tokens *body,
     return 0;
 }
 
-/* A token that may be part of a name nobody listed. */
-static int name_like(const struct entities *st, const struct tokens *t, size_t j)
+/*
+ * Marks the body tokens that may be part of a name nobody listed
+ * (capitalized, not in capitals, no digit, 2+ bytes, not a stop or title
+ * word) and lists them: the cue passes then visit only those instead of
+ * every token, and test the rest with one byte.
+ */
+static int classify(struct entities *st, const struct tokens *t)
 {
-    const struct token *tok = &t->toks[j];
-    return st->owner[j] == 0 && (tok->flags & TOK_CAP) && !(tok->flags & TOK_UPPER) &&
-           !(tok->flags & TOK_DIGIT) && tok->len >= 2 && !hset_has(&st->stop, tok->hash) &&
-           !hset_has(&st->cue1, tok->hash);
+    if (grow((void **)&st->namecls, &st->cap_cls, t->n + 1, 1) < 0)
+        return -1;
+    size_t cap = st->cap_cls;   /* cand follows namecls's capacity */
+    uint32_t *nc = realloc(st->cand, cap * sizeof(*nc));
+    if (!nc)
+        return -1;
+    st->cand = nc;
+    st->ncand = 0;
+    for (size_t j = 0; j < t->n; j++) {
+        const struct token *tok = &t->toks[j];
+        int like = (tok->flags & (TOK_CAP | TOK_UPPER | TOK_DIGIT)) == TOK_CAP &&
+                   tok->len >= 2 && !hset_has(&st->notname, tok->hash);
+        st->namecls[j] = (uint8_t)like;
+        if (like)
+            st->cand[st->ncand++] = (uint32_t)j;
+    }
+    return 0;
+}
+
+/* A token that may be part of a name nobody listed (after classify()). */
+static inline int name_like(const struct entities *st, const struct tokens *t, size_t j)
+{
+    (void)t;
+    return st->owner[j] == 0 && st->namecls[j];
 }
 
 /* End of the run of name tokens starting at a (name_like(a) holds): no
@@ -540,6 +579,8 @@ static int cue_before(const struct entities *st, const struct tokens *t, size_t 
         *cue_cap = 1;
         return 1;
     }
+    if (!hset_has(&st->cue_last, t->toks[a - 1].hash))
+        return 0;   /* no title ends right before a: skip the trie walks */
     for (size_t k = lo; k < a; k++) {
         size_t nm = phrase_set_match_at(st->cues, t, k, m, NELEM(m));
         for (size_t x = 0; x < nm; x++)
@@ -597,9 +638,13 @@ static int found_person(struct entities *st, const struct tokens *t, size_t a, s
 /* People the gazetteer does not list, from titles and reporting verbs. */
 static int scan_cues(struct entities *st, const struct tokens *t, const char *text)
 {
-    size_t n = t->n;
-    for (size_t a = 0; a < n; a++) {
-        if (!name_like(st, t, a))
+    size_t n = t->n, resume = 0;
+
+    if (classify(st, t) < 0)
+        return -1;
+    for (size_t c = 0; c < st->ncand; c++) {
+        size_t a = st->cand[c];
+        if (a < resume || !name_like(st, t, a))
             continue;
         size_t b = run_end(st, t, a, 6);
         int cap = 0;
@@ -627,18 +672,27 @@ static int scan_cues(struct entities *st, const struct tokens *t, const char *te
                 add_mention(st, fi, t, start, len) < 0)
                 return -1;
         }
-        a = b - 1;
+        resume = b;
     }
+    return 0;
+}
+
+/* 1 if some person found through cues could be mentioned again. */
+static int have_cue_people(const struct entities *st)
+{
+    for (size_t i = 0; i < st->nfound; i++)
+        if (st->found[i].gaz == GAZ_NONE && st->found[i].type == ENTITY_PERSON)
+            return 1;
     return 0;
 }
 
 /* Later mentions of cue-found people: the full name again, or the surname. */
 static int link_people(struct entities *st, const struct tokens *t)
 {
-    size_t n = t->n;
-    size_t nf = st->nfound;
-    for (size_t a = 0; a < n; a++) {
-        if (!name_like(st, t, a))
+    size_t nf = st->nfound, resume = 0;
+    for (size_t c = 0; c < st->ncand; c++) {
+        size_t a = st->cand[c];
+        if (a < resume || !name_like(st, t, a))
             continue;
         size_t b = run_end(st, t, a, 6);
         size_t len = b - a;
@@ -653,7 +707,7 @@ static int link_people(struct entities *st, const struct tokens *t)
                 break;
             }
         }
-        a = b - 1;
+        resume = b;
     }
     return 0;
 }
@@ -745,20 +799,84 @@ static int tag_dateline(struct entities *st, struct record *rec)
     return rc;
 }
 
-static int cmp_mention(const void *x, const void *y)
+/*
+ * Orders mentions by entity, then by offset, and sets each entity's
+ * nspans and span_start. A counting sort by entity, then an insertion sort
+ * inside each group: every pass appended its mentions in text order, so a
+ * group is a few sorted runs and the insertion sort is close to linear.
+ * Stable, like the merge sort it replaces (qsort was most of emit()).
+ */
+static int group_mentions(struct entities *st)
 {
-    const struct mention *a = x, *b = y;
-    if (a->found != b->found)
-        return a->found < b->found ? -1 : 1;
-    return a->off < b->off ? -1 : a->off > b->off;
+    size_t nm = st->nm;
+    if (nm == 0)
+        return 0;
+    if (grow((void **)&st->m2, &st->cap_m2, nm, sizeof(*st->m2)) < 0)
+        return -1;
+    for (size_t i = 0; i < nm; i++)
+        st->found[st->m[i].found].nspans++;
+    uint32_t at = 0;
+    for (size_t i = 0; i < st->nfound; i++) {
+        st->found[i].span_start = at;
+        at += st->found[i].nspans;
+    }
+    /* span_start doubles as the fill cursor, then is set back. */
+    for (size_t i = 0; i < nm; i++)
+        st->m2[st->found[st->m[i].found].span_start++] = st->m[i];
+    for (size_t i = 0; i < st->nfound; i++) {
+        struct found *f = &st->found[i];
+        f->span_start -= f->nspans;
+        struct mention *g = &st->m2[f->span_start];
+        for (size_t k = 1; k < f->nspans; k++) {
+            struct mention x = g[k];
+            size_t j = k;
+            while (j > 0 && g[j - 1].off > x.off) {
+                g[j] = g[j - 1];
+                j--;
+            }
+            g[j] = x;
+        }
+    }
+    struct mention *tm = st->m;
+    size_t tc = st->cap_m;
+    st->m = st->m2;
+    st->cap_m = st->cap_m2;
+    st->m2 = tm;
+    st->cap_m2 = tc;
+    return 0;
+}
+
+/* 1 if a goes before b: higher salience, then earlier first mention. */
+static inline int salience_before(const struct found *a, const struct found *b)
+{
+    if (a->salience != b->salience)
+        return a->salience > b->salience;
+    return a->first_off < b->first_off;
 }
 
 static int cmp_salience(const void *x, const void *y)
 {
     const struct found *a = *(struct found *const *)x, *b = *(struct found *const *)y;
-    if (a->salience != b->salience)
-        return a->salience > b->salience ? -1 : 1;
-    return a->first_off < b->first_off ? -1 : a->first_off > b->first_off;
+    return salience_before(a, b) ? -1 : salience_before(b, a) ? 1 : 0;
+}
+
+/* Stable sort by salience: insertion sort for the usual few dozen
+ * entities, glibc's (merge) qsort beyond. */
+static void sort_salience(struct found **v, size_t n)
+{
+    if (n > 64) {
+        qsort(v, n, sizeof(*v), cmp_salience);
+        return;
+    }
+    for (size_t k = 1; k < n; k++) {
+        struct found *x = v[k];
+        size_t j = k;
+        while (j > 0 && salience_before(x, v[j - 1])) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
 }
 
 /* Title-cases a name written in capitals ("KYIV" -> "Kyiv"); ASCII only. */
@@ -789,13 +907,8 @@ static int emit(struct entities *st, struct record *rec)
 {
     size_t body_len = rec->body_len ? rec->body_len : 1;
 
-    if (st->nm)
-        qsort(st->m, st->nm, sizeof(*st->m), cmp_mention);
-    for (size_t i = 0; i < st->nm; i++) {
-        struct found *f = &st->found[st->m[i].found];
-        if (f->nspans++ == 0)
-            f->span_start = (uint32_t)i;
-    }
+    if (group_mentions(st) < 0)
+        return -1;
     if (grow((void **)&st->order, &st->cap_order, st->nfound, sizeof(*st->order)) < 0)
         return -1;
     size_t n = 0;
@@ -813,8 +926,7 @@ static int emit(struct entities *st, struct record *rec)
                       (f->dateline ? 0.5 : 0.0);
         st->order[n++] = f;
     }
-    if (n)
-        qsort(st->order, n, sizeof(*st->order), cmp_salience);
+    sort_salience(st->order, n);
     if (n > (size_t)st->conf->max_entities)
         n = (size_t)st->conf->max_entities;
     double top = n ? st->order[0]->salience : 1.0;
@@ -882,10 +994,12 @@ static enum verdict entities_process(void *state, struct record *rec)
     if (st->conf->person_cues && body->n) {
         if (scan_cues(st, body, rec->body) < 0)
             goto fail;
-        if (st->conf->surname_linking && link_people(st, body) < 0)
-            goto fail;
-        if (st->conf->surname_linking)
+        /* Both passes only look for people scan_cues() found. */
+        if (st->conf->surname_linking && have_cue_people(st)) {
+            if (link_people(st, body) < 0)
+                goto fail;
             link_headline(st, body, head);
+        }
     }
     if (emit(st, rec) < 0)
         goto fail;
