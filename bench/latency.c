@@ -14,12 +14,17 @@
  *       over all messages and over the middle 80% (10th to 90th percentile
  *       of the timestamps: start-up and the last stragglers left out). With
  *       LogAppendTime topics that is when the broker stored them.
- *   latency rate   -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] FILE TOPIC...
+ *   latency rate   -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] [--drain S]
+ *                  FILE TOPIC...
  *       offer RATE articles/s to TOPIC for SECONDS (ids rewritten to
  *       "lat-<run>-<seq>" so every article is distinct), read the output
  *       TOPICs at the same time and time each article from its send to its
  *       arrival (CLOCK_REALTIME, one machine); prints percentiles and
- *       "RESULT latency <rate> <n> <p50_ms> <p99_ms> <p999_ms> <max_ms>"
+ *       "RESULT latency <rate> <n> <p50_ms> <p99_ms> <p999_ms> <max_ms> <arrived>
+ *       <sent>"; it waits --drain seconds (30) after the last send for
+ *       stragglers. FILE should have at least RATE * (SECONDS + warm-up)
+ *       lines: it is reused from the start otherwise, and repeats are exact
+ *       duplicates that wirestream drops.
  *
  * The input message timestamp is the send time (librdkafka CreateTime);
  * latency is measured in microseconds from that same instant, taken just
@@ -307,7 +312,7 @@ static long parse_seq(const char *p, size_t len, const char *prefix)
 }
 
 static int cmd_rate(const char *brokers, const char *topic, double rate, double seconds,
-                    double warmup, const char *path, char **outs, int nouts)
+                    double warmup, double drain, const char *path, char **outs, int nouts)
 {
     struct corpus c;
     corpus_load(path, 0, &c);
@@ -386,7 +391,7 @@ static int cmd_rate(const char *brokers, const char *topic, double rate, double 
             }
             rd_kafka_message_destroy(m);
         }
-        if (next >= total && mono_s() - t0 > seconds + warmup + 30) {
+        if (next >= total && mono_s() - t0 > seconds + warmup + drain) {
             fprintf(stderr, "latency: %llu of %llu articles never arrived\n",
                     (unsigned long long)(total - arrived), (unsigned long long)total);
             break;
@@ -394,8 +399,10 @@ static int cmd_rate(const char *brokers, const char *topic, double rate, double 
     }
     qsort(lat, nlat, sizeof(int64_t), cmp_i64);
 #define PCT(p) (nlat ? (double)lat[(size_t)((double)(nlat - 1) * (p))] / 1000.0 : 0.0)
-    printf("RESULT latency %.0f %llu %.3f %.3f %.3f %.3f\n", rate, (unsigned long long)nlat,
-           PCT(0.50), PCT(0.99), PCT(0.999), nlat ? (double)lat[nlat - 1] / 1000.0 : 0.0);
+    printf("RESULT latency %.0f %llu %.3f %.3f %.3f %.3f %llu %llu\n", rate,
+           (unsigned long long)nlat, PCT(0.50), PCT(0.99), PCT(0.999),
+           nlat ? (double)lat[nlat - 1] / 1000.0 : 0.0, (unsigned long long)arrived,
+           (unsigned long long)total);
     printf("latency: %.0f articles/s offered for %.0f s (+%.0f s warm-up): %llu measured, "
            "p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
            rate, seconds, warmup, (unsigned long long)nlat, PCT(0.50), PCT(0.99), PCT(0.999),
@@ -413,7 +420,7 @@ static int cmd_rate(const char *brokers, const char *topic, double rate, double 
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL;
-    double rate = 1000, seconds = 10, warmup = 2, idle = 20;
+    double rate = 1000, seconds = 10, warmup = 2, idle = 20, drain = 30;
     uint64_t n = 0;
     int parts = 1;
     char **pos = calloc((size_t)argc, sizeof(char *));
@@ -443,6 +450,8 @@ int main(int argc, char **argv)
             seconds = strtod(argv[++i], NULL);
         else if (!strcmp(a, "--warmup"))
             warmup = strtod(argv[++i], NULL);
+        else if (!strcmp(a, "--drain"))
+            drain = strtod(argv[++i], NULL);
         else if (!strcmp(a, "--idle"))
             idle = strtod(argv[++i], NULL);
         else
@@ -457,12 +466,13 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "drain") && n && npos > 0)
         return cmd_drain(brokers, n, idle, pos, npos);
     if (!strcmp(argv[1], "rate") && topic && npos >= 2 && rate > 0)
-        return cmd_rate(brokers, topic, rate, seconds, warmup, pos[0], pos + 1, npos - 1);
+        return cmd_rate(brokers, topic, rate, seconds, warmup, drain, pos[0], pos + 1, npos - 1);
 usage:
     fprintf(stderr,
             "usage: latency create -b BROKERS [-p PARTS] [-c key=value]... TOPIC...\n"
             "       latency load -b BROKERS -t TOPIC [-n N] FILE\n"
             "       latency drain -b BROKERS -n N [--idle S] TOPIC...\n"
-            "       latency rate -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] FILE TOPIC...\n");
+            "       latency rate -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] [--drain S]\n"
+            "                    FILE TOPIC...\n");
     return 2;
 }
