@@ -424,6 +424,104 @@ static void test_missing_file_fails_init(void **unused)
     inst_close(&in);
 }
 
+/* support W / require: generic words raise the score of a story that has
+ * core evidence but cannot make a topic alone. Scale 3, threshold 0.5:
+ * evidence >= 2.08 scores enough; require 2 asks that much of it be core. */
+static const char *GATE_TAX =
+    "[scoring]\n"
+    "scale = 3\n"
+    "threshold = 0.5\n"
+    "[topic war]\n"
+    "require = 2\n"
+    "terms 2 = shelling\n"
+    "terms -3 = military parade\n"
+    "support 3 = troops, army\n";
+
+static struct inst gate_open(char *path, size_t cap, const char *tax)
+{
+    char conf[256];
+    write_temp(path, cap, tax);
+    snprintf(conf, sizeof(conf), "[processor.topics]\ntaxonomy = %s\n", path);
+    return topics_open(conf);
+}
+
+static void test_support_terms_need_core_evidence(void **unused)
+{
+    char path[64];
+    struct inst in = gate_open(path, sizeof(path), GATE_TAX);
+    /* Support alone: evidence 2 x 3 + 1.5 x 3 = 10.5, far above the
+     * threshold, but no core evidence. */
+    assert_true(score_of(&in, "Troops parade", "The army and troops marched.", "war") == 0.0);
+    /* One core word in the lead (2 x 1.5 = 3 >= 2) lets support count. */
+    struct record *rec = make_record("Troops advance", "Shelling followed the army.");
+    topics_processor.process(in.state, rec);
+    const struct topic_hit *h = find_topic(rec, "war");
+    assert_non_null(h);
+    assert_true(h->score > 1.0 - exp(-3.0 / 3.0));   /* more than core alone */
+    assert_true(has_evidence(h, "troops"));           /* support is listed */
+    assert_true(has_evidence(h, "shelling"));
+    record_free(rec);
+    /* Core evidence is net of negative cues: 3 - 3 < 2. */
+    assert_true(score_of(&in, "Troops", "Shelling at the military parade.", "war") == 0.0);
+    /* A body-only core word (2 x 1 after the lead) is exactly enough. */
+    assert_true(score_of(&in, "Troops", "Troops arrived.\n\nShelling began.", "war") > 0.5);
+    inst_close(&in);
+    unlink(path);
+
+    /* Without require, support words are ordinary terms. */
+    char *plain = strdup(GATE_TAX);
+    char *r = strstr(plain, "require = 2\n");
+    memcpy(r, "#equire = 2\n", 12);
+    in = gate_open(path, sizeof(path), plain);
+    assert_true(score_of(&in, "Troops parade", "The army and troops marched.", "war") > 0.5);
+    inst_close(&in);
+    unlink(path);
+    free(plain);
+}
+
+static void expect_parse_error(const char *text, const char *want)
+{
+    char err[512] = "";
+    struct taxonomy *tax = taxonomy_parse(text, strlen(text), "t.conf", err, sizeof(err));
+    if (tax) {
+        taxonomy_free(tax);
+        fail_msg("loaded, expected an error with \"%s\"", want);
+    }
+    if (!strstr(err, want))
+        fail_msg("expected \"%s\" in \"%s\"", want, err);
+}
+
+static void test_support_and_require_are_checked(void **unused)
+{
+    expect_parse_error("[topic war]\nrequire = -1\nterms 1 = war\n", "t.conf:2: require");
+    expect_parse_error("[topic war]\nrequire = x\nterms 1 = war\n", "t.conf:2: require");
+    expect_parse_error("[topic war]\nsupport -2 = troops\nterms 1 = war\n",
+                       "t.conf:2: support weights must be positive");
+    expect_parse_error("[context sports]\nsupport 1 = goal\n[topic war]\nterms 1 = war\n",
+                       "t.conf:2: unknown key \"support 1\" in [context sports]");
+    expect_parse_error("[topic war]\nterms 1 = war\nsupport 1 = war\n",
+                       "t.conf:3: \"war\" is already listed for war (line 2");
+    /* Only support vocabulary under a require: the topic could never fire. */
+    expect_parse_error("[topic war]\nrequire = 1\nsupport 3 = troops\n",
+                       "topic war has no positive terms or entity cues outside support");
+
+    char err[512] = "";
+    const char *ok = "[topic war]\nrequire = 1.5\nterms 1 = war\nsupport 0.5 = troops\n";
+    struct taxonomy *tax = taxonomy_parse(ok, strlen(ok), "t.conf", err, sizeof(err));
+    if (!tax)
+        fail_msg("%s", err);
+    assert_true(tax->topics[0].require == 1.5);
+    int seen = 0;
+    for (size_t i = 0; i < tax->nphrases; i++) {
+        const struct taxonomy_phrase *ph = &tax->phrases[i];
+        assert_int_equal(ph->nweights, 1);
+        assert_int_equal(ph->weights[0].support, strcmp(ph->text, "troops") == 0);
+        seen++;
+    }
+    assert_int_equal(seen, 2);
+    taxonomy_free(tax);
+}
+
 /* ------------------------------------------------------------ reload */
 
 static void test_reload_adds_topic_and_keeps_old_on_error(void **unused)
@@ -750,6 +848,8 @@ int main(void)
         cmocka_unit_test(test_entity_cues),
         cmocka_unit_test(test_max_evidence),
         cmocka_unit_test(test_missing_file_fails_init),
+        cmocka_unit_test(test_support_terms_need_core_evidence),
+        cmocka_unit_test(test_support_and_require_are_checked),
         cmocka_unit_test(test_reload_adds_topic_and_keeps_old_on_error),
         cmocka_unit_test(test_fixture_quality),
         cmocka_unit_test(test_fixture_quality_with_entities),
