@@ -1,9 +1,14 @@
 /*
  * phrase.c - token-level trie in one open-addressing table.
  *
- * An edge is (parent node, token hash) -> child node. Keeping every edge in
- * one flat table of 16-byte slots, at most half full, means a step costs
- * one hash and usually one cache line, however many phrases are loaded.
+ * An edge is (parent node, token hash) -> child. Keeping every edge in one
+ * flat table of 16-byte slots, at most half full, means a step costs one
+ * hash and usually one cache line, however many phrases are loaded. The
+ * edge also answers the two questions asked after each step, so a walk
+ * touches nothing else: whether a phrase ends there, and whether anything
+ * continues (a leaf, the end of most names, stops the walk without probing
+ * the table for the next token). A leaf keeps its phrase's value in place
+ * of a child id; only nodes with children get an id and a values[] slot.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +18,23 @@
 
 #define NO_VALUE UINT32_MAX
 
+/* Flags in the high bits of edge.parent. */
+#define E_INNER  0x80000000u  /* the child has children: child is its node id */
+#define E_VALUE  0x40000000u  /* a phrase ends at the child */
+#define E_PARENT 0x3fffffffu  /* parent node id + 1; 0 marks an empty slot */
+
 struct edge {
     uint64_t tok;     /* token hash */
-    uint32_t parent;  /* node id + 1; 0 marks an empty slot */
-    uint32_t child;
+    uint32_t parent;  /* E_PARENT bits | flags */
+    uint32_t child;   /* node id when E_INNER, else the value (if E_VALUE) */
 };
 
 struct phrase_set {
     struct edge *edges;
     size_t mask;        /* capacity - 1 */
     size_t nedges;
-    uint32_t *values;   /* per node, NO_VALUE when no phrase ends there */
-    size_t nnodes;
+    uint32_t *values;   /* per inner node, NO_VALUE when no phrase ends there */
+    size_t nnodes;      /* inner nodes, the root included */
     size_t cap_nodes;
     size_t nphrases;
 };
@@ -73,9 +83,9 @@ static int rehash(struct phrase_set *ps)
         return -1;
     for (size_t i = 0; i <= ps->mask; i++) {
         struct edge *e = &ps->edges[i];
-        if (!e->parent)
+        if (!(e->parent & E_PARENT))
             continue;
-        size_t s = slot_of(e->tok, e->parent, ncap - 1);
+        size_t s = slot_of(e->tok, e->parent & E_PARENT, ncap - 1);
         while (ne[s].parent)
             s = (s + 1) & (ncap - 1);
         ne[s] = *e;
@@ -86,24 +96,39 @@ static int rehash(struct phrase_set *ps)
     return 0;
 }
 
-static inline uint32_t find_child(const struct phrase_set *ps, uint32_t node, uint64_t tok)
+/* The edge (node, tok), or NULL. */
+static inline const struct edge *find_edge(const struct phrase_set *ps, uint32_t node,
+                                           uint64_t tok)
 {
     uint32_t parent = node + 1;
     size_t s = slot_of(tok, parent, ps->mask);
     for (;;) {
         const struct edge *e = &ps->edges[s];
-        if (!e->parent)
-            return 0;
-        if (e->parent == parent && e->tok == tok)
-            return e->child;
+        uint32_t p = e->parent & E_PARENT;
+        if (p == parent && e->tok == tok)
+            return e;
+        if (!p)
+            return NULL;
         s = (s + 1) & ps->mask;
     }
 }
 
-static int add_child(struct phrase_set *ps, uint32_t node, uint64_t tok, uint32_t *child)
+/* Adds the edge (node, tok) to a leaf; the table has room (no rehash). */
+static struct edge *add_edge(struct phrase_set *ps, uint32_t node, uint64_t tok)
 {
-    if ((ps->nedges + 1) * 2 > ps->mask + 1 && rehash(ps) < 0)
-        return -1;
+    size_t s = slot_of(tok, node + 1, ps->mask);
+    while (ps->edges[s].parent)
+        s = (s + 1) & ps->mask;
+    ps->edges[s].tok = tok;
+    ps->edges[s].parent = node + 1;
+    ps->edges[s].child = 0;
+    ps->nedges++;
+    return &ps->edges[s];
+}
+
+/* Gives e's child a node id (it is about to get children). */
+static int make_inner(struct phrase_set *ps, struct edge *e)
+{
     if (ps->nnodes == ps->cap_nodes) {
         uint32_t *nv = realloc(ps->values, ps->cap_nodes * 2 * sizeof(*nv));
         if (!nv)
@@ -111,16 +136,12 @@ static int add_child(struct phrase_set *ps, uint32_t node, uint64_t tok, uint32_
         ps->values = nv;
         ps->cap_nodes *= 2;
     }
+    if (ps->nnodes >= E_PARENT - 1)
+        return -1;
     uint32_t id = (uint32_t)ps->nnodes++;
-    ps->values[id] = NO_VALUE;
-    size_t s = slot_of(tok, node + 1, ps->mask);
-    while (ps->edges[s].parent)
-        s = (s + 1) & ps->mask;
-    ps->edges[s].tok = tok;
-    ps->edges[s].parent = node + 1;
-    ps->edges[s].child = id;
-    ps->nedges++;
-    *child = id;
+    ps->values[id] = (e->parent & E_VALUE) ? e->child : NO_VALUE;
+    e->child = id;
+    e->parent |= E_INNER;
     return 0;
 }
 
@@ -131,15 +152,29 @@ int phrase_set_add_hashes(struct phrase_set *ps, const uint64_t *hashes, size_t 
 
     if (n == 0 || value == NO_VALUE)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t child = find_child(ps, node, hashes[i]);
-        if (!child && add_child(ps, node, hashes[i], &child) < 0)
+    /* Room for every edge this phrase may add, so that no rehash moves an
+     * edge while we hold a pointer to it. */
+    while ((ps->nedges + n) * 2 > ps->mask + 1)
+        if (rehash(ps) < 0)
             return -1;
-        node = child;
+    for (size_t i = 0; i < n; i++) {
+        struct edge *e = (struct edge *)find_edge(ps, node, hashes[i]);
+        if (!e)
+            e = add_edge(ps, node, hashes[i]);
+        if (i + 1 < n) {
+            if (!(e->parent & E_INNER) && make_inner(ps, e) < 0)
+                return -1;
+            node = e->child;
+            continue;
+        }
+        if (e->parent & E_VALUE)
+            return 1;
+        e->parent |= E_VALUE;
+        if (e->parent & E_INNER)
+            ps->values[e->child] = value;
+        else
+            e->child = value;
     }
-    if (ps->values[node] != NO_VALUE)
-        return 1;
-    ps->values[node] = value;
     ps->nphrases++;
     return 0;
 }
@@ -197,14 +232,18 @@ size_t phrase_set_match_at(const struct phrase_set *ps, const struct tokens *t,
         const struct token *tok = &t->toks[j];
         if (j > i && (tok->flags & TOK_BREAK))
             break;
-        node = find_child(ps, node, tok->hash);
-        if (!node)
+        const struct edge *e = find_edge(ps, node, tok->hash);
+        if (!e)
             break;
-        if (ps->values[node] != NO_VALUE && found < max) {
+        uint32_t p = e->parent;
+        if ((p & E_VALUE) && found < max) {
             out[found].ntok = j - i + 1;
-            out[found].value = ps->values[node];
+            out[found].value = (p & E_INNER) ? ps->values[e->child] : e->child;
             found++;
         }
+        if (!(p & E_INNER))
+            break;   /* a leaf: no longer phrase starts with these tokens */
+        node = e->child;
     }
     return found;
 }
