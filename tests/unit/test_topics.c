@@ -29,6 +29,7 @@
 #define HELDOUT   "tests/fixtures/topics/heldout.txt"
 #define BLIND     "tests/fixtures/topics/blind.txt"
 #define EVAL2     "tests/fixtures/topics/eval2.txt"
+#define EVAL3     "tests/fixtures/topics/eval3.txt"
 
 /* Quality bars (README, docs/topics.md). */
 #define MIN_PRECISION 0.90
@@ -766,8 +767,9 @@ static const struct fixture_set {
 } fixture_sets[] = {
     {STORIES, "development set, tuned on"},
     {HELDOUT, "second set, tuned on after one run"},
-    {BLIND, "third set, never tuned on"},
+    {BLIND, "third set, tuned on after the eval2 run"},
     {EVAL2, "fourth set, labelled before its first run, then tuned on"},
+    {EVAL3, "fifth set, labelled before its only run, never tuned on"},
 };
 #define NSETS (sizeof(fixture_sets) / sizeof(fixture_sets[0]))
 
