@@ -30,6 +30,7 @@
 #define BLIND     "tests/fixtures/topics/blind.txt"
 #define EVAL2     "tests/fixtures/topics/eval2.txt"
 #define EVAL3     "tests/fixtures/topics/eval3.txt"
+#define EVAL4     "tests/fixtures/topics/eval4.txt"
 
 /* Quality bars (README, docs/topics.md). */
 #define MIN_PRECISION 0.90
@@ -769,7 +770,8 @@ static const struct fixture_set {
     {HELDOUT, "second set, tuned on after one run"},
     {BLIND, "third set, tuned on after the eval2 run"},
     {EVAL2, "fourth set, labelled before its first run, then tuned on"},
-    {EVAL3, "fifth set, labelled before its only run, never tuned on"},
+    {EVAL3, "fifth set, labelled before its first run, then tuned on"},
+    {EVAL4, "sixth set, labelled before its only run, never tuned on"},
 };
 #define NSETS (sizeof(fixture_sets) / sizeof(fixture_sets[0]))
 
