@@ -274,15 +274,34 @@ int consumer_paused(const struct consumer *c)
     return c->paused;
 }
 
-int consumer_commit(struct consumer *c, const rd_kafka_topic_partition_list_t *offsets,
-                    int async)
+rd_kafka_resp_err_t consumer_commit(struct consumer *c,
+                                    const rd_kafka_topic_partition_list_t *offsets, int async)
 {
     rd_kafka_resp_err_t rerr = rd_kafka_commit(c->rk, offsets, async);
-    if (rerr && rerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    if (rerr == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (rerr)
         log_warn(MOD, "commit: %s", rd_kafka_err2str(rerr));
-        return -1;
+    return rerr;
+}
+
+int consumer_rebalancing_error(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+           err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+           err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+           err == RD_KAFKA_RESP_ERR__STATE;
+}
+
+void consumer_serve(struct consumer *c, int timeout_ms)
+{
+    int waited = 0;
+    while (waited < timeout_ms) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 20);
+        waited += 20;
+        if (m)
+            rd_kafka_message_destroy(m);
     }
-    return 0;
 }
 
 size_t consumer_assigned_count(const struct consumer *c)

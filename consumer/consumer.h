@@ -62,9 +62,19 @@ rd_kafka_message_t *consumer_poll(struct consumer *c);
 int consumer_pause(struct consumer *c, int pause);
 int consumer_paused(const struct consumer *c);
 
-/* Commits offsets (synchronously when !async). 0 / -1 (logged). */
-int consumer_commit(struct consumer *c, const rd_kafka_topic_partition_list_t *offsets,
-                    int async);
+/* Commits offsets (synchronously when !async). Returns 0, or the
+ * librdkafka error (logged). */
+rd_kafka_resp_err_t consumer_commit(struct consumer *c,
+                                    const rd_kafka_topic_partition_list_t *offsets, int async);
+
+/* 1 for the errors a commit meets while the group is rebalancing (stale
+ * generation, rebalance in progress): serve the rebalance, then retry. */
+int consumer_rebalancing_error(rd_kafka_resp_err_t err);
+
+/* Serves rebalances and errors for up to timeout_ms while not consuming:
+ * messages that arrive are discarded (never tracked, so never committed:
+ * they are read again later). Used during shutdown. */
+void consumer_serve(struct consumer *c, int timeout_ms);
 
 /* Leaves the group, serving the last revoke. 0 / -1. */
 int consumer_close(struct consumer *c);

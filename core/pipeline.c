@@ -37,6 +37,7 @@
 #define STATE_TIMEOUT_MS 60000
 #define REVOKE_FLUSH_MS 30000
 #define SEND_WAIT_MS 1000
+#define STOP_COMMIT_MS 15000
 
 struct pipeline {
     const struct settings *s;
@@ -58,6 +59,7 @@ struct pipeline {
     struct state_store store;
     struct offset_item *cur_item; /* input being processed (state writes hold it) */
 
+    int64_t commit_hold_until;    /* mono ms: no periodic commit before (rebalance) */
     int consuming;                /* 0 once stopping */
     int stop_requested;
     int fatal;
@@ -393,20 +395,19 @@ static void on_committed(void *arg, rd_kafka_resp_err_t err,
         p->c.commits++;
 }
 
-static int commit(struct pipeline *p, int sync)
+/* Returns 0 or the librdkafka error of the commit. */
+static rd_kafka_resp_err_t commit(struct pipeline *p, int sync)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-    int rc = 0;
+    rd_kafka_resp_err_t rc = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (offsets_committable(p->offsets, sync, add_offset, l) > 0) {
         /* An async commit is marked done by on_committed() when the
          * broker confirms it; until then (or after a failure) the same
          * positions are simply sent again by the next commit. */
-        if (consumer_commit(p->consumer, l, !sync) == 0) {
+        if ((rc = consumer_commit(p->consumer, l, !sync)) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (sync)
                 on_committed(p, RD_KAFKA_RESP_ERR_NO_ERROR, l);
             log_debug(MOD, "committed %d partition(s)%s", l->cnt, sync ? " (sync)" : "");
-        } else {
-            rc = -1;
         }
     }
     rd_kafka_topic_partition_list_destroy(l);
@@ -415,10 +416,23 @@ static int commit(struct pipeline *p, int sync)
 
 /* ---- rebalance hooks (run inside consumer_poll / consumer_close) -------- */
 
+/* librdkafka before 2.10 treats an OffsetCommit answered with
+ * ILLEGAL_GENERATION during a cooperative rebalance as a lost assignment
+ * (librdkafka issue #4059): the partitions are dropped and re-read from
+ * the last commit, which costs re-deliveries. Periodic commits therefore
+ * pause for a moment after every rebalance event, long enough for the
+ * incremental protocol's second round to finish. Commits in the revoke
+ * hook and at shutdown are not affected. */
+#define REBALANCE_QUIET_MS 3000
+
+static void hold_commits(struct pipeline *p)
+{
+    p->commit_hold_until = mono_ms() + REBALANCE_QUIET_MS;
+}
+
 static void on_assigned(void *arg, const rd_kafka_topic_partition_list_t *parts)
 {
-    (void)arg;
-    (void)parts;
+    hold_commits(arg);
 }
 
 static void on_revoking(void *arg, const rd_kafka_topic_partition_list_t *parts)
@@ -439,11 +453,12 @@ static void on_revoking(void *arg, const rd_kafka_topic_partition_list_t *parts)
             rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
                                               parts->elems[i].partition)->offset = pos;
     }
-    if (l->cnt && consumer_commit(p->consumer, l, 0) == 0)
+    if (l->cnt && consumer_commit(p->consumer, l, 0) == RD_KAFKA_RESP_ERR_NO_ERROR)
         p->c.commits++;
     rd_kafka_topic_partition_list_destroy(l);
     for (int i = 0; i < parts->cnt; i++)
         offsets_forget(p->offsets, parts->elems[i].topic, parts->elems[i].partition);
+    hold_commits(p);
 }
 
 static void on_consumer_fatal(void *arg, const char *reason)
@@ -485,7 +500,8 @@ static void ev_poll_cb(evutil_socket_t fd, short what, void *arg)
 static void ev_commit_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct pipeline *p = arg;
-    commit(p, 0);
+    if (mono_ms() >= p->commit_hold_until)
+        commit(p, 0);
     chain_tick(p->chain, wall_ms());
 }
 
@@ -768,9 +784,23 @@ int pipeline_stop(struct pipeline *p)
         rc = -1;
     }
     p->c.retries = p->producer ? producer_retries(p->producer) : 0;
-    /* 3. Commit everything delivered, synchronously. */
-    if (p->consumer && commit(p, 1) < 0)
-        rc = -1;
+    /* 3. Commit everything delivered, synchronously. A rebalance caught
+     *    half-way (another member joining or leaving) makes the commit fail
+     *    with a stale generation: serve it - the revoke hook commits what
+     *    moves away - and commit what is still ours. */
+    int64_t deadline = mono_ms() + STOP_COMMIT_MS;
+    while (p->consumer) {
+        rd_kafka_resp_err_t cerr = commit(p, 1);
+        if (cerr == RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        if (!consumer_rebalancing_error(cerr) || mono_ms() > deadline) {
+            log_error(MOD, "shutdown: final commit failed: %s", rd_kafka_err2str(cerr));
+            rc = -1;
+            break;
+        }
+        log_info(MOD, "shutdown: a rebalance is under way, serving it before committing");
+        consumer_serve(p->consumer, 200);
+    }
     /* 4. Leave the group (the final revoke commits again: harmless). */
     if (p->consumer)
         consumer_close(p->consumer);

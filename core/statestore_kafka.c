@@ -105,7 +105,21 @@ long statestore_kafka_read(const struct settings *s, const char *brokers, const 
         return -1;
     }
     rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t rerr = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_resp_err_t rerr;
+    /* A topic created a moment ago may not be in every broker's metadata
+     * yet: ask again until it is, within the deadline. */
+    for (;;) {
+        rerr = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        int missing = !rerr && md->topic_cnt == 1 &&
+                      (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                       md->topics[0].err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                       md->topics[0].partition_cnt == 0);
+        if (!missing || mono_ms() > deadline)
+            break;
+        rd_kafka_metadata_destroy(md);
+        md = NULL;
+        rd_kafka_poll(rk, 100);
+    }
     if (rerr || md->topic_cnt != 1 || md->topics[0].err) {
         snprintf(err, errlen, "reading topic: metadata of %s: %s", topic,
                  rd_kafka_err2str(rerr ? rerr : md->topic_cnt ? md->topics[0].err
