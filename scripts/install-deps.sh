@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(gcc make pkg-config librdkafka-dev libjansson-dev libevent-dev)
-TEST_PKGS=(libcmocka-dev kcat maven valgrind chromium chromium-driver)
+TEST_PKGS=(libcmocka-dev kcat maven valgrind chromium chromium-driver clang libclang-rt-14-dev cppcheck clang-tidy clang-format)
 PY="${PYTHON:-python3}"
 
 test_deps=0
