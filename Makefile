@@ -60,7 +60,7 @@ ifeq ($(SAN),1)
 $(BIN): $(BUILD)/$(BIN)
 else
 $(BIN): $(BUILD)/$(BIN)
-	@cp $< $@
+	@rm -f $@ && cp $< $@
 endif
 
 $(BUILD)/$(BIN): $(BUILD)/core/main.o $(BUILD)/libwirestream.a
