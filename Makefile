@@ -49,9 +49,6 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN       := wirestream
 
-readme: all
-	scripts/update-readme.sh
-
 .PHONY: readme all demo check test test-san unit valgrind fuzz lint format bench deps deps-test clean
 
 all: $(BIN)
@@ -113,6 +110,10 @@ valgrind: unit-bins
 bench: all
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	bench/run.sh
+
+# Regenerates the README's configuration reference from the binary's tables.
+readme: all
+	scripts/update-readme.sh
 
 clean:
 	rm -rf build build-san build-fuzz $(BIN)
