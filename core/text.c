@@ -238,6 +238,11 @@ size_t text_fold_cp(uint32_t cp, char out[4])
     return put_utf8(cp, out);
 }
 
+/* ASCII letters and digits: text_is_word_cp() for the common case. */
+static const unsigned char ascii_word[128] = {
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+};
+
 static int is_apostrophe(uint32_t cp)
 {
     return cp == '\'' || cp == 0x2019 || cp == 0x2018 || cp == 0x2bc || cp == 0x2032;
@@ -308,10 +313,12 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
     memset(&gap, 0, sizeof(gap));
 
     while (i < len) {
-        size_t n;
-        uint32_t cp = text_utf8_decode(text + i, len - i, &n);
+        size_t n = 1;
+        uint32_t cp = (unsigned char)text[i];
+        if (cp >= 0x80)
+            cp = text_utf8_decode(text + i, len - i, &n);
 
-        if (!text_is_word_cp(cp)) {
+        if (!(cp < 0x80 ? ascii_word[cp] : text_is_word_cp(cp))) {
             if (is_space(cp)) {
                 gap.has_space = 1;
                 if (cp == '\n')
@@ -346,10 +353,33 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
         tok->norm_off = (uint32_t)out->norm_len;
         tok->flags = 0;
 
+        /* Room for the rest of the text folded: a folded form is never
+         * longer than its source (see text_fold_cp), so ASCII letters and
+         * digits, nearly every byte of English copy, go straight in. */
+        if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + (len - start) + 1, 1) < 0)
+            goto oom;
         while (end < len) {
-            size_t m;
-            uint32_t c = text_utf8_decode(text + end, len - end, &m);
-            if (!text_is_word_cp(c)) {
+            unsigned char b = (unsigned char)text[end];
+            if (b < 0x80 && ascii_word[b]) {
+                if (b <= '9') {
+                    digits++;
+                } else {
+                    int up = b <= 'Z';
+                    letters++;
+                    uppers += up;
+                    if (cap_first < 0)
+                        cap_first = up;
+                    b = (unsigned char)(b | (up << 5));
+                }
+                out->norm[out->norm_len++] = (char)b;
+                end++;
+                continue;
+            }
+            size_t m = 1;
+            uint32_t c = b;
+            if (b >= 0x80)
+                c = text_utf8_decode(text + end, len - end, &m);
+            if (!(c < 0x80 ? ascii_word[c] : text_is_word_cp(c))) {
                 /* A possessive 's ends the word and is dropped. */
                 if (is_apostrophe(c) && end + m < len &&
                     (text[end + m] == 's' || text[end + m] == 'S')) {
