@@ -24,7 +24,10 @@
  *       <sent>"; it waits --drain seconds (30) after the last send for
  *       stragglers. FILE should have at least RATE * (SECONDS + warm-up)
  *       lines: it is reused from the start otherwise, and repeats are exact
- *       duplicates that wirestream drops.
+ *       duplicates that wirestream drops. Before the clock starts, probe
+ *       articles (ids "probe-...", from the end of FILE: keep a few dozen
+ *       spare lines) are sent until one comes out, so the pipeline's
+ *       start-up is not measured.
  *
  * The input message timestamp is the send time (librdkafka CreateTime);
  * latency is measured in microseconds from that same instant, taken just
@@ -328,8 +331,43 @@ static int cmd_rate(const char *brokers, const char *topic, double rate, double 
                                          "enable.idempotence", "true", NULL};
     rd_kafka_t *prk = client(RD_KAFKA_PRODUCER, brokers, pprops);
     rd_kafka_t *crk = reader(brokers, outs, nouts, 0);
-    /* Let the reader's assignment settle before the first article goes out. */
-    for (int i = 0; i < 20; i++) {
+    /* Wait until the pipeline answers (group joined, state restored): one
+     * probe article, taken from the end of FILE, every 200 ms until one comes
+     * out, for at most 90 s. Otherwise its start-up backlog would be
+     * measured as latency. */
+    char probe_prefix[80];
+    snprintf(probe_prefix, sizeof(probe_prefix), "probe-%s", prefix);
+    int ready = 0;
+    double p0 = mono_s(), last_probe = 0;
+    for (long k = 0; !ready && mono_s() - p0 < 90;) {
+        if (mono_s() - last_probe >= 0.2 && (size_t)k < c.n) {
+            const char *line = c.data + c.off[c.n - 1 - (size_t)k];
+            size_t len = c.len[c.n - 1 - (size_t)k];
+            const char *q = len > 8 && !memcmp(line, "{\"id\":\"", 7) ? memchr(line + 7, '"', len - 7) : NULL;
+            if (q) {
+                int hl = snprintf(idbuf, sizeof(idbuf), "{\"id\":\"%s%ld\"", probe_prefix, k);
+                size_t rl = len - (size_t)(q + 1 - line);
+                char *pm = malloc((size_t)hl + rl);
+                memcpy(pm, idbuf, (size_t)hl);
+                memcpy(pm + hl, q + 1, rl);
+                rd_kafka_producev(prk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(pm, (size_t)hl + rl),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END);
+            }
+            k++;
+            last_probe = mono_s();
+        }
+        rd_kafka_poll(prk, 0);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(crk, 50);
+        if (m) {
+            if (!m->err && parse_seq(m->payload, m->len, probe_prefix) >= 0)
+                ready = 1;
+            rd_kafka_message_destroy(m);
+        }
+    }
+    if (!ready)
+        fprintf(stderr, "latency: no probe came out within 90 s; measuring anyway\n");
+    /* Drain what the probes left behind. */
+    for (double d0 = mono_s(); mono_s() - d0 < 1.0;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(crk, 50);
         if (m)
             rd_kafka_message_destroy(m);

@@ -79,6 +79,14 @@ for b in gen_corpus bench_floor bench_chain passthrough latency; do
     [ -x "$BB/$b" ] || { echo "run.sh: $BB/$b missing: run 'make bench'" >&2; exit 2; }
 done
 [ -x "$WS" ] || { echo "run.sh: $WS missing: run 'make'" >&2; exit 2; }
+# Run private copies: a rebuild of the shared build folder during the run
+# must not swap (or break) a binary half-way.
+mkdir -p "$WORK/bin"
+cp "$WS" "$WORK/bin/wirestream"
+cp "$BB"/* "$WORK/bin/" 2>/dev/null || true
+rm -f "$WORK/bin/"*.d
+WS="$WORK/bin/wirestream"
+BB="$WORK/bin"
 if ! command -v jq >/dev/null 2>&1; then
     log "installing jq (the newsroom baseline)"
     if [ "$(id -u)" = 0 ]; then apt-get install -y -qq jq >/dev/null 2>&1 || true
@@ -244,6 +252,9 @@ PIDS+=("$MEMPID")
 sample_rss "$MEMPID" "$WORK/rss_mem.tsv"
 wait "$MEMPID" || true
 MEM_S="$(since "$t0")"
+if [ ! -s "$WORK/rss_mem.tsv" ]; then
+    echo "run.sh: the memory run produced no samples" >&2
+fi
 {
     echo "## Memory"
     echo
@@ -357,7 +368,7 @@ EOF
     {
         echo "### Latency at fixed offered rates"
         echo
-        echo "From the input message's timestamp (taken just before produce) to the enriched record's arrival at a reader, on one clock. Articles from a corpus without duplicates (\`gen_corpus --dup-rate 0\`: every article is published), offered at a fixed rate for ${LATS} s after a 2 s warm-up (not counted). wirestream runs with [librdkafka.producer] linger.ms = 0 and [librdkafka.consumer] fetch.wait.max.ms = 5; the load generator uses linger.ms=0 and the reader fetch.wait.max.ms=5."
+        echo "From the input message's timestamp (taken just before produce) to the enriched record's arrival at a reader, on one clock. Articles from a corpus without duplicates (\`gen_corpus --dup-rate 0\`: every article is published), offered at a fixed rate for ${LATS} s after a 2 s warm-up (not counted); before that, probe articles are sent until one comes out, so start-up is not measured. wirestream runs with [librdkafka.producer] linger.ms = 0 and [librdkafka.consumer] fetch.wait.max.ms = 5; the load generator uses linger.ms=0 and the reader fetch.wait.max.ms=5."
         echo
         echo "| offered articles/s | arrived | measured | p50 ms | p99 ms | p99.9 ms | max ms |"
         echo "|---:|---:|---:|---:|---:|---:|---:|"
@@ -365,7 +376,7 @@ EOF
     for r in $RATES; do
         t="lat$r"
         LCORPUS="$WORK/latency$r.jsonl"
-        "$BB/gen_corpus" -n "$(awk -v r="$r" -v s="$LATS" 'BEGIN { printf "%d", r * (s + 2) + 1 }')" \
+        "$BB/gen_corpus" -n "$(awk -v r="$r" -v s="$LATS" 'BEGIN { printf "%d", r * (s + 2) + 500 }')" \
             -s 5 --dup-rate 0 --ids "lat$r" -o "$LCORPUS" 2>/dev/null
         log "kafka: latency at $r articles/s"
         "$LAT" create -b "$BROKERS" -p 1 "bench.$t.in" "bench.$t.enriched" "bench.$t.duplicates"
