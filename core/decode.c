@@ -178,7 +178,11 @@ static int set_date(struct record *rec, const char *s, const char *field,
         return -1;
     }
     rec->date_ms = ms;
-    return record_set(&rec->date, norm, (size_t)-1);
+    if (record_set(&rec->date, norm, (size_t)-1) < 0) {
+        fail(err, "out_of_memory", "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 static int only_space(const char *s, size_t len)
