@@ -11,7 +11,10 @@
  * build is timed several times too. A checksum of the output (names, ids,
  * spans, flags, salience) makes a change that alters results visible.
  *
- *   make build/bench/bench_entities && build/bench/bench_entities [MB] [PASSES]
+ *   make build/bench/bench_entities && build/bench/bench_entities [MB] [PASSES] [NAMES]
+ *
+ * NAMES runs one case only (0 = the shipped gazetteer alone), e.g. under
+ * valgrind --tool=callgrind.
  */
 #include <math.h>
 #include <stdint.h>
@@ -297,6 +300,7 @@ int main(int argc, char **argv)
 {
     size_t mb = argc > 1 ? (size_t)atol(argv[1]) : 16;
     int passes = argc > 2 ? atoi(argv[2]) : 9;
+    long only = argc > 3 ? atol(argv[3]) : -1;
     const char *dir = getenv("WS_GAZETTEER") ? getenv("WS_GAZETTEER") : "config/gazetteer";
     static const size_t targets[] = {0, 2000, 20000, 100000};
     struct result r[4];
@@ -318,6 +322,8 @@ int main(int argc, char **argv)
     printf("entities: %zu MB of ~3 KB articles, tokenized beforehand; %d passes, "
            "build timed %d times; thread CPU time\n", mb, passes, BUILDS);
     for (size_t i = 0; i < 4; i++) {
+        if (only >= 0 && (size_t)only != targets[i])
+            continue;
         if (run_case(dir, base, targets[i], mb, passes, &r[i]) < 0)
             return 1;
         printf("entities: %-8s %6zu names: median %4.0f MB/s, best %4.0f MB/s; "
@@ -328,6 +334,8 @@ int main(int argc, char **argv)
                r[i].entities, (unsigned long long)r[i].checksum);
         fflush(stdout);
     }
+    if (only >= 0)
+        return 0;
     printf("entities: slowdown 2k -> 100k names: %.2fx median, %.2fx best (target < 2x); "
            "targets: >= 200 MB/s, build < 100 ms\n", r[1].mbps_med / r[3].mbps_med,
            r[1].mbps_best / r[3].mbps_best);

@@ -22,7 +22,8 @@
 /* Build-time scratch that does not outlive gazetteer_finish(). */
 struct build {
     struct tokens toks;
-    uint64_t *lower_first;     /* first-token hashes of lower-case aliases */
+    uint64_t *lower_first;     /* start filter keys of aliases whose first
+                                  token may be lower case */
     size_t nlower, cap_lower;
     uint64_t *first;           /* first-token hashes of all aliases */
     size_t nfirst, cap_first;
@@ -43,6 +44,31 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
+/* Entity strings, in chunks that never move (entities point into them). */
+struct gaz_pool {
+    struct gaz_pool *next;
+    size_t used, cap;
+    char data[];
+};
+
+static char *pool_alloc(struct gazetteer *g, size_t n)
+{
+    struct gaz_pool *p = g->pool;
+    if (!p || p->cap - p->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        p = malloc(sizeof(*p) + cap);
+        if (!p)
+            return NULL;
+        p->next = g->pool;
+        p->used = 0;
+        p->cap = cap;
+        g->pool = p;
+    }
+    char *s = p->data + p->used;
+    p->used += n;
+    return s;
+}
+
 struct gazetteer *gazetteer_new(void)
 {
     struct gazetteer *g = calloc(1, sizeof(*g));
@@ -60,20 +86,16 @@ void gazetteer_free(struct gazetteer *g)
 {
     if (!g)
         return;
-    for (size_t i = 0; i < g->nents; i++) {
-        struct gaz_entity *e = &g->ents[i];
-        free(e->name);
-        free(e->id);
-        free(e->role);
-        free(e->country);
-        free(e->as_of);
+    while (g->pool) {
+        struct gaz_pool *next = g->pool->next;
+        free(g->pool);
+        g->pool = next;
     }
     free(g->ents);
     free(g->aliases);
     free(g->case_req);
     phrase_set_free(g->ps);
-    free(g->lower_bloom);
-    free(g->start_bloom);
+    free(g->start_filter);
     struct build *b = g->build;
     if (b) {
         text_tokens_free(&b->toks);
@@ -102,9 +124,28 @@ static char *trim(char *s)
     return s;
 }
 
-static char *dup_or_null(const char *s)
+/* Copies the non-empty strings of f[0..n) back to back into one pool
+ * block; out[i] is NULL for an empty one. 0 / -1. */
+static int pool_strings(struct gazetteer *g, char *const *f, size_t n, char **out,
+                        uint32_t *len)
 {
-    return *s ? strdup(s) : NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        len[i] = (uint32_t)strlen(f[i]);
+        total += len[i] ? len[i] + 1 : 0;
+    }
+    char *p = pool_alloc(g, total ? total : 1);
+    if (!p)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (!len[i])
+            continue;
+        memcpy(p, f[i], len[i] + 1);
+        out[i] = p;
+        p += len[i] + 1;
+    }
+    return 0;
 }
 
 /*
@@ -143,12 +184,17 @@ static int add_alias(struct gazetteer *g, uint32_t ent, const char *text,
     a->case_off = (uint32_t)g->ncase;
     a->ntok = (uint8_t)n;
     a->kind = (uint8_t)kind;
+    a->type = (uint8_t)g->ents[ent].type;
+    a->case_bits = 0;
     for (size_t i = 0; i < n; i++) {
         const struct token *t = &b->toks.toks[i];
         hashes[i] = t->hash;
-        g->case_req[g->ncase + i] = (t->flags & TOK_UPPER) ? GAZ_CASE_UPPER
-                                    : (t->flags & TOK_CAP) ? GAZ_CASE_CAP
-                                                           : GAZ_CASE_ANY;
+        uint8_t req = (t->flags & TOK_UPPER) ? GAZ_CASE_UPPER
+                      : (t->flags & TOK_CAP) ? GAZ_CASE_CAP
+                                             : GAZ_CASE_ANY;
+        g->case_req[g->ncase + i] = req;
+        if (i < GAZ_CASE_BITS_MAX)
+            a->case_bits |= (uint32_t)req << (2 * i);
     }
 
     int rc = phrase_set_add_hashes(g->ps, hashes, n, idx);
@@ -179,10 +225,12 @@ static int add_alias(struct gazetteer *g, uint32_t ent, const char *text,
         goto oom;
     b->first[b->nfirst++] = hashes[0];
     if (g->case_req[a->case_off] == GAZ_CASE_ANY) {
-        if (grow((void **)&b->lower_first, &b->cap_lower, b->nlower + 1,
+        if (grow((void **)&b->lower_first, &b->cap_lower, b->nlower + 2,
                  sizeof(uint64_t)) < 0)
             goto oom;
-        b->lower_first[b->nlower++] = hashes[0];
+        b->lower_first[b->nlower++] = gazetteer_lower_key(hashes[0]);
+        b->lower_first[b->nlower++] = gazetteer_pair_key(hashes[0], n > 1 ? hashes[1]
+                                                                          : GAZ_ALONE);
     }
     g->naliases++;
     g->ncase += n;
@@ -313,11 +361,20 @@ static int add_line(struct gazetteer *g, char *line, char *why, size_t whylen)
     memset(e, 0, sizeof(*e));
     e->type = type;
     g->nents++;
-    if (!(e->name = strdup(f[3])) || !(e->role = strdup(f[1])) ||
-        (*f[2] && !(e->id = strdup(f[2]))) ||
-        (*f[6] && !(e->country = dup_or_null(f[6]))) ||
-        (*f[7] && !(e->as_of = dup_or_null(f[7]))))
+    /* In the order emit() copies them: name, id, role. */
+    char *const in[5] = {f[3], f[2], f[1], f[6], f[7]};
+    char *out[5];
+    uint32_t len[5];
+    if (pool_strings(g, in, 5, out, len) < 0)
         goto oom;
+    e->name = out[0];
+    e->id = out[1];
+    e->role = out[2];
+    e->country = out[3];
+    e->as_of = out[4];
+    e->name_len = len[0];
+    e->id_len = len[1];
+    e->role_len = len[2];
 
     int had_surname = 0;
     if (add_alias(g, ent, f[3], GAZ_ALIAS_NAME, why, whylen) < 0 ||
@@ -461,37 +518,45 @@ out:
     return rc;
 }
 
-/* A two-probe Bloom filter over keys; ~16 bits per key keeps false
- * positives near 1%. */
-static uint64_t *make_bloom(const uint64_t *keys, size_t n, size_t *mask)
+/* Sets a key's bits in the start filter. */
+static void filter_add(uint64_t *words, size_t mask, uint64_t key)
 {
-    size_t bits = 4096;
-    while (bits < n * 16)
-        bits *= 2;
-    uint64_t *bloom = calloc(bits / 64, sizeof(uint64_t));
-    if (!bloom)
+    uint64_t m = gazetteer_filter_mix(key);
+    words[GAZ_FILTER_WORD(m, mask)] |= (1ULL << GAZ_FILTER_BIT1(m)) |
+                                       (1ULL << GAZ_FILTER_BIT2(m)) |
+                                       (1ULL << GAZ_FILTER_BIT3(m));
+}
+
+/*
+ * Builds the start filter (see gazetteer.h). ~16 bits of array per key
+ * puts ~4 keys in a word, 12 of its 64 bits set, so a word that starts
+ * no alias passes ~0.5-1% of the time; 8 KB at least (a small gazetteer
+ * then passes even fewer), 200 KB for 100k names: it stays in L2.
+ */
+static uint64_t *make_filter(const struct build *b, size_t *mask)
+{
+    size_t n = b ? b->nfirst + b->nlower : 0;
+    size_t words = 1024;
+    while (words * 64 < n * 16)
+        words *= 2;
+    uint64_t *f = calloc(words, sizeof(uint64_t));
+    if (!f)
         return NULL;
-    *mask = bits - 1;
-    for (size_t i = 0; i < n; i++) {
-        size_t b1 = (size_t)(keys[i] >> 7) & *mask;
-        size_t b2 = (size_t)(keys[i] >> 37) & *mask;
-        bloom[b1 >> 6] |= 1ULL << (b1 & 63);
-        bloom[b2 >> 6] |= 1ULL << (b2 & 63);
-    }
-    return bloom;
+    *mask = words - 1;
+    for (size_t i = 0; b && i < b->nfirst; i++)
+        filter_add(f, *mask, b->first[i]);
+    for (size_t i = 0; b && i < b->nlower; i++)
+        filter_add(f, *mask, b->lower_first[i]);
+    return f;
 }
 
 int gazetteer_finish(struct gazetteer *g, char *err, size_t errlen)
 {
     struct build *b = g->build;
 
-    free(g->lower_bloom);
-    free(g->start_bloom);
-    g->lower_bloom = make_bloom(b ? b->lower_first : NULL, b ? b->nlower : 0,
-                                &g->lower_bloom_mask);
-    g->start_bloom = make_bloom(b ? b->first : NULL, b ? b->nfirst : 0,
-                                &g->start_bloom_mask);
-    if (!g->lower_bloom || !g->start_bloom) {
+    free(g->start_filter);
+    g->start_filter = make_filter(b, &g->start_filter_mask);
+    if (!g->start_filter) {
         snprintf(err, errlen, "gazetteer: out of memory");
         return -1;
     }

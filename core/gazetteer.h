@@ -34,7 +34,10 @@ enum gaz_alias_kind {
 enum gaz_case { GAZ_CASE_ANY = 0, GAZ_CASE_CAP, GAZ_CASE_UPPER };
 
 struct build;
+struct gaz_pool;
 
+/* The strings of an entity lie back to back in the gazetteer's pool (one
+ * or two cache lines to copy them out), and belong to the gazetteer. */
 struct gaz_entity {
     char *name;            /* canonical name */
     char *id;              /* Wikidata QID, NULL when unknown */
@@ -42,15 +45,22 @@ struct gaz_entity {
     char *country;         /* informational, may be NULL */
     char *as_of;           /* when the role was true, may be NULL */
     enum entity_type type;
+    uint32_t name_len, id_len, role_len;   /* strlen() of each, 0 if NULL */
 };
 
 struct gaz_alias {
     uint32_t entity;       /* index into ents */
     uint32_t next;         /* next alias with the same phrase, or GAZ_NONE */
     uint32_t case_off;     /* ntok requirements at case_req[case_off] */
+    /* The same requirements, 2 bits per token from the first, when ntok <=
+     * GAZ_CASE_BITS_MAX: checking an alias then reads only the alias. */
+    uint32_t case_bits;
     uint8_t ntok;
     uint8_t kind;          /* enum gaz_alias_kind */
+    uint8_t type;          /* the entity's enum entity_type, copied here */
 };
+
+#define GAZ_CASE_BITS_MAX 16
 
 struct gazetteer {
     struct gaz_entity *ents;
@@ -60,16 +70,19 @@ struct gazetteer {
     uint8_t *case_req;     /* enum gaz_case per alias token */
     size_t ncase, cap_case;
     struct phrase_set *ps; /* phrase -> first alias index */
-    /* Bloom filter over the first token of every alias whose first token
-     * may be lower case ("al-Qaeda"): lets the scan skip ordinary lower
-     * case words with one bit test instead of a hash-table probe. */
-    uint64_t *lower_bloom;
-    size_t lower_bloom_mask; /* bits - 1 */
-    /* The same over the first token of every alias: a capitalized word
-     * that starts no alias (most sentence starts) costs no probe either. */
-    uint64_t *start_bloom;
-    size_t start_bloom_mask;
+    /* Filter over alias starts, so that most words cost one 64-bit load
+     * in a small array instead of a probe into the (possibly large) trie
+     * table. A Bloom filter blocked to one word (3 bits of the word per
+     * key, ~16 bits of array per key). Keys: the first token's hash, for a
+     * capitalized word (any alias may start with it); for a lower-case
+     * word, only aliases whose first token may be lower case count
+     * ("al-Qaeda", "the Taliban"): their first token, and then their first
+     * two tokens (or the one and GAZ_ALONE), so that "the government"
+     * costs two filter tests and no trie walk. */
+    uint64_t *start_filter;
+    size_t start_filter_mask; /* words - 1 */
     size_t nfiles;
+    struct gaz_pool *pool; /* entity strings */
     struct build *build;   /* scratch while adding; NULL once finished */
 };
 
@@ -105,19 +118,76 @@ static inline int gazetteer_case_ok(uint8_t req, uint16_t flags)
     return 1;
 }
 
-static inline int gazetteer_bloom_has(const uint64_t *bloom, size_t mask, uint64_t hash)
+/* 1 if alias a's case requirements hold for the tokens it would cover
+ * (toks[0..a->ntok)). */
+static inline int gazetteer_alias_case_ok(const struct gazetteer *g, const struct gaz_alias *a,
+                                          const struct token *toks)
 {
-    size_t b = (size_t)(hash >> 7) & mask;
-    size_t b2 = (size_t)(hash >> 37) & mask;
-    return (bloom[b >> 6] >> (b & 63) & 1) && (bloom[b2 >> 6] >> (b2 & 63) & 1);
+    if (a->ntok <= GAZ_CASE_BITS_MAX) {
+        for (uint32_t bits = a->case_bits, k = 0; bits; bits >>= 2, k++)
+            if (!gazetteer_case_ok(bits & 3, toks[k].flags))
+                return 0;
+        return 1;
+    }
+    const uint8_t *req = &g->case_req[a->case_off];
+    for (size_t k = 0; k < a->ntok; k++)
+        if (!gazetteer_case_ok(req[k], toks[k].flags))
+            return 0;
+    return 1;
 }
 
-/* 1 if a token with this hash and flags may start an alias. */
-static inline int gazetteer_may_start(const struct gazetteer *g, uint64_t hash, uint16_t flags)
+#define GAZ_LOWER_SALT 0x5bd1e9955bd1e995ULL
+
+static inline uint64_t gazetteer_filter_mix(uint64_t key)
 {
-    if (flags & (TOK_CAP | TOK_UPPER))
-        return gazetteer_bloom_has(g->start_bloom, g->start_bloom_mask, hash);
-    return gazetteer_bloom_has(g->lower_bloom, g->lower_bloom_mask, hash);
+    /* The word and bit positions come from the top bits of a multiplicative
+     * remix: FNV-1a's low bits mix poorly. */
+    return key * 0x9e3779b97f4a7c15ULL;
+}
+
+/* Filter word index and the 3 bit positions of a mixed key. */
+#define GAZ_FILTER_WORD(m, mask) ((size_t)((m) >> 20) & (mask))
+#define GAZ_FILTER_BIT1(m) ((unsigned)((m) >> 58))
+#define GAZ_FILTER_BIT2(m) ((unsigned)((m) >> 52) & 63)
+#define GAZ_FILTER_BIT3(m) ((unsigned)((m) >> 46) & 63)
+
+/* Start filter keys of a lower-case word: alone, or with the next one. */
+static inline uint64_t gazetteer_lower_key(uint64_t h0)
+{
+    return h0 ^ GAZ_LOWER_SALT;
+}
+
+#define GAZ_ALONE 0   /* second token of a one-token alias in a pair key */
+
+static inline uint64_t gazetteer_pair_key(uint64_t h0, uint64_t h1)
+{
+    return ((h0 ^ GAZ_LOWER_SALT) * 0xff51afd7ed558ccdULL) ^ h1;
+}
+
+static inline int gazetteer_filter_has(const struct gazetteer *g, uint64_t key)
+{
+    uint64_t m = gazetteer_filter_mix(key);
+    uint64_t w = g->start_filter[GAZ_FILTER_WORD(m, g->start_filter_mask)];
+    /* Most words fail on the first bit. */
+    if (!((w >> GAZ_FILTER_BIT1(m)) & 1))
+        return 0;
+    return (int)((w >> GAZ_FILTER_BIT2(m)) & (w >> GAZ_FILTER_BIT3(m)) & 1);
+}
+
+/* 1 if an alias may start at token i of t (0: surely not). A phrase never
+ * continues across a TOK_BREAK, so neither does a pair key. */
+static inline int gazetteer_may_start(const struct gazetteer *g, const struct tokens *t,
+                                      size_t i)
+{
+    const struct token *tok = &t->toks[i];
+    if (tok->flags & (TOK_CAP | TOK_UPPER))
+        return gazetteer_filter_has(g, tok->hash);
+    if (!gazetteer_filter_has(g, gazetteer_lower_key(tok->hash)))
+        return 0;
+    if (i + 1 < t->n && !(tok[1].flags & TOK_BREAK) &&
+        gazetteer_filter_has(g, gazetteer_pair_key(tok->hash, tok[1].hash)))
+        return 1;
+    return gazetteer_filter_has(g, gazetteer_pair_key(tok->hash, GAZ_ALONE));
 }
 
 #endif

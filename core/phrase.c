@@ -211,6 +211,11 @@ out:
     return rc;
 }
 
+void phrase_set_prefetch(const struct phrase_set *ps, uint64_t first_hash)
+{
+    __builtin_prefetch(&ps->edges[slot_of(first_hash, 1, ps->mask)]);
+}
+
 size_t phrase_set_count(const struct phrase_set *ps)
 {
     return ps->nphrases;

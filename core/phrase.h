@@ -39,6 +39,12 @@ int phrase_set_add(struct phrase_set *ps, const char *phrase, uint32_t value,
 int phrase_set_add_hashes(struct phrase_set *ps, const uint64_t *hashes,
                           size_t n, uint32_t value);
 
+/* Hints that a walk starting with a token of this hash is coming soon:
+ * fetches the table slot of its first step into cache. No effect on
+ * results; lets a caller overlap the (possibly cache-missing) first probes
+ * of many walks. */
+void phrase_set_prefetch(const struct phrase_set *ps, uint64_t first_hash);
+
 size_t phrase_set_count(const struct phrase_set *ps);
 size_t phrase_set_memory(const struct phrase_set *ps);
 

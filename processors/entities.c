@@ -181,11 +181,19 @@ struct entities {
     size_t cap_m2;
     struct found **order;
     size_t cap_order;
-    /* Body tokens that may be part of an unlisted name, ignoring owner:
-     * computed once per record for both cue passes. */
+    /* Filled by collect(), per token stream: tokens that may start an
+     * alias, and (body only) tokens that may be part of an unlisted name,
+     * ignoring owner, for both cue passes. */
+    uint32_t *gcand;       /* indices of possible alias starts, ascending */
+    size_t ngcand;
     uint8_t *namecls;      /* per body token: 1 if name-like */
     uint32_t *cand;        /* indices of name-like tokens, ascending */
-    size_t ncand, cap_cls;
+    size_t ncand, cap_tok;
+    /* Gazetteer entity -> found index + 1 (open addressing, 0 empty), at
+     * most half full: most mentions in a big gazetteer name a new entity,
+     * which a linear search over found[] would pay in full. */
+    uint32_t *fmap;
+    size_t fmap_mask;
 
     /* Counters for stats(). */
     uint64_t records, entities_out, mentions_out, cue_people, reloads,
@@ -259,6 +267,8 @@ static void entities_destroy(void *state)
     free(st->m2);
     free(st->pend);
     free(st->order);
+    free(st->fmap);
+    free(st->gcand);
     free(st->namecls);
     free(st->cand);
     free(st);
@@ -299,8 +309,10 @@ static int entities_init(void **state, const void *confp, const struct processor
         snprintf(err, errlen, "entities: %s", why);
         goto fail;
     }
+    st->fmap_mask = 255;
+    st->fmap = calloc(st->fmap_mask + 1, sizeof(*st->fmap));
     st->cues = phrase_set_new();
-    if (!st->cues)
+    if (!st->cues || !st->fmap)
         goto oom;
     for (size_t i = 0; i < NELEM(cue_phrases); i++)
         if (phrase_set_add(st->cues, cue_phrases[i], 1, why, sizeof(why)) < 0)
@@ -331,22 +343,58 @@ fail:
     return -1;
 }
 
-/* Index of the found entry for gazetteer entity g, adding it if new. */
-static int found_gaz(struct entities *st, uint32_t g, uint32_t *idx)
+static inline size_t fmap_slot(uint32_t g, size_t mask)
 {
-    for (size_t i = 0; i < st->nfound; i++)
-        if (st->found[i].gaz == g) {
-            *idx = (uint32_t)i;
+    return (size_t)((uint32_t)(g * 0x9e3779b1u) >> 8) & mask;
+}
+
+/* Doubles fmap and re-enters the gazetteer entities found so far. */
+static int fmap_grow(struct entities *st)
+{
+    size_t cap = (st->fmap_mask + 1) * 2;
+    uint32_t *m = calloc(cap, sizeof(*m));
+    if (!m)
+        return -1;
+    for (size_t i = 0; i < st->nfound; i++) {
+        if (st->found[i].gaz == GAZ_NONE)
+            continue;
+        size_t s = fmap_slot(st->found[i].gaz, cap - 1);
+        while (m[s])
+            s = (s + 1) & (cap - 1);
+        m[s] = (uint32_t)i + 1;
+    }
+    free(st->fmap);
+    st->fmap = m;
+    st->fmap_mask = cap - 1;
+    return 0;
+}
+
+/* Index of the found entry for gazetteer entity g (of type `type`),
+ * adding it if new. */
+static int found_gaz(struct entities *st, uint32_t g, enum entity_type type, uint32_t *idx)
+{
+    size_t s = fmap_slot(g, st->fmap_mask);
+    for (; st->fmap[s]; s = (s + 1) & st->fmap_mask)
+        if (st->found[st->fmap[s] - 1].gaz == g) {
+            *idx = st->fmap[s] - 1;
             return 0;
         }
+    if ((st->nfound + 1) * 2 > st->fmap_mask + 1) {
+        if (fmap_grow(st) < 0)
+            return -1;
+        s = fmap_slot(g, st->fmap_mask);
+        while (st->fmap[s])
+            s = (s + 1) & st->fmap_mask;
+    }
     if (grow((void **)&st->found, &st->cap_found, st->nfound + 1, sizeof(*st->found)) < 0)
         return -1;
     struct found *f = &st->found[st->nfound];
     memset(f, 0, sizeof(*f));
     f->gaz = g;
-    f->type = st->gaz->ents[g].type;
+    f->type = type;
     f->first_off = UINT32_MAX;
     *idx = (uint32_t)st->nfound++;
+    st->fmap[s] = *idx + 1;
     return 0;
 }
 
@@ -367,15 +415,6 @@ static int add_mention(struct entities *st, uint32_t fi, const struct tokens *t,
     return 0;
 }
 
-static int alias_case_ok(const struct gazetteer *g, const struct gaz_alias *a,
-                         const struct tokens *t, size_t i)
-{
-    const uint8_t *req = &g->case_req[a->case_off];
-    for (size_t k = 0; k < a->ntok; k++)
-        if (!gazetteer_case_ok(req[k], t->toks[i + k].flags))
-            return 0;
-    return 1;
-}
 
 /*
  * The gazetteer scan over one token stream. In the body it records
@@ -410,18 +449,71 @@ static size_t match_bridged(const struct gazetteer *g, const struct tokens *t, s
     return phrase_set_match_at(g->ps, &view, 0, m, max);
 }
 
+/*
+ * One streaming pass over a token stream, so that the rest only visits
+ * candidates. Lists the tokens that may start an alias (the gazetteer's
+ * start filter: most words cost one 64-bit load instead of a probe into
+ * the possibly large trie table) and prefetches the trie slot of each, so
+ * that by the time scan_gazetteer() walks them their first step is in
+ * cache. With `names`, also marks and lists the tokens that may be part of
+ * a name nobody listed (capitalized, not in capitals, no digit, 2+ bytes,
+ * not a stop or title word) for the cue passes.
+ */
+static int collect(struct entities *st, const struct tokens *t, int names)
+{
+    const struct gazetteer *g = st->gaz;
+
+    if (t->n + 1 > st->cap_tok) {
+        size_t cap = st->cap_tok ? st->cap_tok : 64;
+        while (cap < t->n + 1)
+            cap *= 2;
+        uint32_t *gc = realloc(st->gcand, cap * sizeof(*gc));
+        if (gc)
+            st->gcand = gc;
+        uint32_t *nc = realloc(st->cand, cap * sizeof(*nc));
+        if (nc)
+            st->cand = nc;
+        uint8_t *cls = realloc(st->namecls, cap);
+        if (cls)
+            st->namecls = cls;
+        if (!gc || !nc || !cls)
+            return -1;
+        st->cap_tok = cap;
+    }
+    st->ngcand = 0;
+    if (names) {
+        st->ncand = 0;
+        memset(st->namecls, 0, t->n);
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        const struct token *tok = &t->toks[i];
+        if (gazetteer_may_start(g, t, i)) {
+            st->gcand[st->ngcand++] = (uint32_t)i;
+            phrase_set_prefetch(g->ps, tok->hash);
+        }
+        if (names && (tok->flags & (TOK_CAP | TOK_UPPER | TOK_DIGIT)) == TOK_CAP &&
+            tok->len >= 2 && !hset_has(&st->notname, tok->hash)) {
+            st->namecls[i] = 1;
+            st->cand[st->ncand++] = (uint32_t)i;
+        }
+    }
+    return 0;
+}
+
 static int scan_gazetteer(struct entities *st, const struct tokens *t, const char *text,
                           size_t text_len, int headline)
 {
     const struct gazetteer *g = st->gaz;
     struct phrase_match m[16];
+    size_t resume = 0;
 
-    for (size_t i = 0; i < t->n; i++) {
+    if (collect(st, t, !headline && st->conf->person_cues) < 0)
+        return -1;
+    for (size_t c = 0; c < st->ngcand; c++) {
+        size_t i = st->gcand[c];
+        if (i < resume)
+            continue;   /* inside the alias matched before */
         const struct token *tok = &t->toks[i];
-        /* Most words start no alias: two bit tests in a small Bloom filter
-         * instead of a probe into the (possibly large) trie table. */
-        if (!gazetteer_may_start(g, tok->hash, tok->flags))
-            continue;
         size_t nm = tok->len == 1 && text
                     ? match_bridged(g, t, i, text, text_len, m, NELEM(m))
                     : phrase_set_match_at(g->ps, t, i, m, NELEM(m));
@@ -434,7 +526,7 @@ static int scan_gazetteer(struct entities *st, const struct tokens *t, const cha
                 const struct gaz_alias *a = &g->aliases[ai];
                 if (a->kind == GAZ_ALIAS_DEMONYM && !st->conf->demonyms)
                     continue;
-                if (!alias_case_ok(g, a, t, i))
+                if (!gazetteer_alias_case_ok(g, a, &t->toks[i]))
                     continue;
                 if (a->kind == GAZ_ALIAS_SURNAME) {
                     if (!pick_surname) {
@@ -449,7 +541,7 @@ static int scan_gazetteer(struct entities *st, const struct tokens *t, const cha
         }
         if (pick) {
             uint32_t fi;
-            if (found_gaz(st, pick->entity, &fi) < 0)
+            if (found_gaz(st, pick->entity, (enum entity_type)pick->type, &fi) < 0)
                 return -1;
             if (pick->kind == GAZ_ALIAS_NAME)
                 st->found[fi].full = 1;
@@ -457,7 +549,7 @@ static int scan_gazetteer(struct entities *st, const struct tokens *t, const cha
                 st->found[fi].in_headline = 1;
             else if (add_mention(st, fi, t, i, pick->ntok) < 0)
                 return -1;
-            i += pick->ntok - 1;
+            resume = i + pick->ntok;
         } else if (pick_surname) {
             if (!st->conf->surname_linking)
                 continue;
@@ -471,7 +563,7 @@ static int scan_gazetteer(struct entities *st, const struct tokens *t, const cha
             if (!headline)
                 for (size_t k = i; k < i + p->ntok; k++)
                     st->owner[k] = OWNER_PENDING;
-            i += pick_surname->ntok - 1;
+            resume = i + pick_surname->ntok;
         }
     }
     return 0;
@@ -509,34 +601,7 @@ static int resolve_pending(struct entities *st, const struct tokens *body,
     return 0;
 }
 
-/*
- * Marks the body tokens that may be part of a name nobody listed
- * (capitalized, not in capitals, no digit, 2+ bytes, not a stop or title
- * word) and lists them: the cue passes then visit only those instead of
- * every token, and test the rest with one byte.
- */
-static int classify(struct entities *st, const struct tokens *t)
-{
-    if (grow((void **)&st->namecls, &st->cap_cls, t->n + 1, 1) < 0)
-        return -1;
-    size_t cap = st->cap_cls;   /* cand follows namecls's capacity */
-    uint32_t *nc = realloc(st->cand, cap * sizeof(*nc));
-    if (!nc)
-        return -1;
-    st->cand = nc;
-    st->ncand = 0;
-    for (size_t j = 0; j < t->n; j++) {
-        const struct token *tok = &t->toks[j];
-        int like = (tok->flags & (TOK_CAP | TOK_UPPER | TOK_DIGIT)) == TOK_CAP &&
-                   tok->len >= 2 && !hset_has(&st->notname, tok->hash);
-        st->namecls[j] = (uint8_t)like;
-        if (like)
-            st->cand[st->ncand++] = (uint32_t)j;
-    }
-    return 0;
-}
-
-/* A token that may be part of a name nobody listed (after classify()). */
+/* A token that may be part of a name nobody listed (after collect()). */
 static inline int name_like(const struct entities *st, const struct tokens *t, size_t j)
 {
     (void)t;
@@ -640,8 +705,6 @@ static int scan_cues(struct entities *st, const struct tokens *t, const char *te
 {
     size_t n = t->n, resume = 0;
 
-    if (classify(st, t) < 0)
-        return -1;
     for (size_t c = 0; c < st->ncand; c++) {
         size_t a = st->cand[c];
         if (a < resume || !name_like(st, t, a))
@@ -787,7 +850,7 @@ static int tag_dateline(struct entities *st, struct record *rec)
         if (al->kind != GAZ_ALIAS_NAME || m[k].ntok != dt.n)
             continue;
         uint32_t fi;
-        if (found_gaz(st, al->entity, &fi) < 0) {
+        if (found_gaz(st, al->entity, (enum entity_type)al->type, &fi) < 0) {
             rc = -1;
             break;
         }
@@ -902,6 +965,15 @@ static char *name_from_text(const char *s, size_t len)
     return out;
 }
 
+/* strdup() of a string whose length is known. */
+static char *dup_len(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d)
+        memcpy(d, s, len + 1);
+    return d;
+}
+
 /* Sorts by salience and appends the entities to rec. */
 static int emit(struct entities *st, struct record *rec)
 {
@@ -931,6 +1003,15 @@ static int emit(struct entities *st, struct record *rec)
         n = (size_t)st->conf->max_entities;
     double top = n ? st->order[0]->salience : 1.0;
 
+    /* The entities' records, then their strings: with a big gazetteer each
+     * is a likely cache miss, and fetching them all first overlaps them. */
+    for (size_t i = 0; i < n; i++)
+        if (st->order[i]->gaz != GAZ_NONE)
+            __builtin_prefetch(&st->gaz->ents[st->order[i]->gaz]);
+    for (size_t i = 0; i < n; i++)
+        if (st->order[i]->gaz != GAZ_NONE)
+            __builtin_prefetch(st->gaz->ents[st->order[i]->gaz].name);
+
     for (size_t i = 0; i < n; i++) {
         const struct found *f = st->order[i];
         struct entity *e = record_add_entity(rec);
@@ -943,9 +1024,9 @@ static int emit(struct entities *st, struct record *rec)
         e->salience = top > 0 ? f->salience / top : 0;
         if (f->gaz != GAZ_NONE) {
             const struct gaz_entity *g = &st->gaz->ents[f->gaz];
-            e->name = strdup(g->name);
-            e->id = g->id ? strdup(g->id) : NULL;
-            e->role = g->role ? strdup(g->role) : NULL;
+            e->name = dup_len(g->name, g->name_len);
+            e->id = g->id ? dup_len(g->id, g->id_len) : NULL;
+            e->role = g->role ? dup_len(g->role, g->role_len) : NULL;
             if (!e->name || (g->id && !e->id) || (g->role && !e->role))
                 return -1;
         } else {
@@ -977,6 +1058,7 @@ static enum verdict entities_process(void *state, struct record *rec)
 
     st->records++;
     st->nfound = st->nm = st->npend = 0;
+    memset(st->fmap, 0, (st->fmap_mask + 1) * sizeof(*st->fmap));
     if (!rec->body && !rec->headline)
         return VERDICT_KEEP;
     if (!rec->analyzed && record_analyze(rec) < 0)
