@@ -139,6 +139,8 @@ struct consumer *consumer_new(const struct settings *s, const char *brokers,
         "auto.offset.reset", "earliest",
         "partition.assignment.strategy", "cooperative-sticky",
         "enable.partition.eof", "false",
+        /* Back quickly after a broker outage (librdkafka: up to 10 s). */
+        "reconnect.backoff.max.ms", "2000",
         "statistics.interval.ms", "5000",   /* consumer lag for /metrics */
         NULL,
     };

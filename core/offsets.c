@@ -188,6 +188,14 @@ size_t offsets_committable(const struct offsets *o, int all, offsets_fn fn,
     return n;
 }
 
+size_t offsets_uncommitted(const struct offsets *o)
+{
+    size_t n = 0;
+    for (const struct opart *p = o->parts; p; p = p->next)
+        n += p->position >= 0 && p->position != p->committed;
+    return n;
+}
+
 void offsets_mark_committed(struct offsets *o, const char *topic,
                             int32_t partition, int64_t next)
 {

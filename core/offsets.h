@@ -63,6 +63,9 @@ size_t offsets_committable(const struct offsets *o, int all, offsets_fn fn,
 void offsets_mark_committed(struct offsets *o, const char *topic,
                             int32_t partition, int64_t next);
 
+/* Live partitions whose position moved past their last confirmed commit. */
+size_t offsets_uncommitted(const struct offsets *o);
+
 /* Position (last done + 1) or -1 when nothing of it is done yet. */
 int64_t offsets_position(const struct offsets *o, const char *topic,
                          int32_t partition);

@@ -35,7 +35,6 @@
 
 #define MOD "pipeline"
 #define STATE_TIMEOUT_MS 60000
-#define REVOKE_FLUSH_MS 30000
 #define SEND_WAIT_MS 1000
 #define STOP_COMMIT_MS 15000
 
@@ -57,7 +56,9 @@ struct pipeline {
     struct chain *chain;
     struct offsets *offsets;
     struct state_store store;
-    struct offset_item *cur_item; /* input being processed (state writes hold it) */
+    struct job *cur_job;          /* input being processed (state writes join it) */
+    struct job *fifo, *fifo_tail; /* jobs whose state writes are not sent yet, in order */
+    struct job *live;             /* every job not yet complete (for cleanup) */
 
     int64_t commit_hold_until;    /* mono ms: no periodic commit before (rebalance) */
     int consuming;                /* 0 once stopping */
@@ -107,7 +108,7 @@ static void set_fatal(struct pipeline *p, const char *msg)
 static void check_pressure(struct pipeline *p)
 {
     uint64_t max = (uint64_t)p->s->kafka.max_in_flight;
-    if (!p->consumer)
+    if (!p->consumer || p->o.input)   /* replay keeps its own back-pressure */
         return;
     if (!consumer_paused(p->consumer) && p->c.in_flight >= max) {
         if (consumer_pause(p->consumer, 1) == 0) {
@@ -120,13 +121,156 @@ static void check_pressure(struct pipeline *p)
     }
 }
 
+/* ---- jobs: one input and everything it causes ------------------------- */
+
+/*
+ * A job follows one consumed message until everything it caused is
+ * acknowledged: its outputs (enriched, per-topic, duplicates, dead letter)
+ * first, then its state changelog writes. State writes are held back until
+ * the job's outputs are delivered and are sent in processing order: the
+ * changelog must never remember an article whose outputs may be lost. (A
+ * crash after the state write but before the outputs would otherwise make
+ * the restarted dedupe drop the re-read message as a duplicate of itself.)
+ * Only when its writes are acknowledged too is the job complete and its
+ * offset released for commit. Writes made outside processing (expiry
+ * tombstones) form jobs without an input, queued in the same order.
+ */
+struct kv {
+    struct kv *next;
+    void *key;
+    size_t klen;
+    void *val;                    /* NULL: tombstone */
+    size_t vlen;
+};
+
+struct job {
+    struct job *next;             /* in p->fifo until its writes are sent */
+    struct job *lnext, *lprev;    /* in p->live until complete */
+    struct offset_item *it;       /* NULL: writes from outside processing */
+    uint32_t outputs;             /* outputs sent, not yet acknowledged */
+    uint32_t writes_left;         /* state writes sent, not yet acknowledged */
+    struct kv *writes, **wtail;
+    int processed;                /* no more outputs will be added */
+    int ready;                    /* processed and every output acknowledged */
+    int writes_sent;
+};
+
+static void kv_free_all(struct kv *w)
+{
+    while (w) {
+        struct kv *next = w->next;
+        free(w->key);
+        free(w->val);
+        free(w);
+        w = next;
+    }
+}
+
+static struct job *job_new(struct pipeline *p, struct offset_item *it)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->it = it;
+    j->wtail = &j->writes;
+    if (p->fifo_tail)
+        p->fifo_tail->next = j;
+    else
+        p->fifo = j;
+    p->fifo_tail = j;
+    j->lnext = p->live;
+    if (p->live)
+        p->live->lprev = j;
+    p->live = j;
+    return j;
+}
+
+static void job_complete(struct pipeline *p, struct job *j)
+{
+    if (j->it) {
+        int64_t ts = offsets_time(j->it);
+        if (offsets_release(p->offsets, j->it)) {
+            p->c.done++;
+            if (ts > 0)   /* the input's last output is acknowledged */
+                metrics_observe_latency_ms(p->metrics, (double)(wall_ms() - ts));
+        }
+    }
+    if (j->lprev)
+        j->lprev->lnext = j->lnext;
+    else
+        p->live = j->lnext;
+    if (j->lnext)
+        j->lnext->lprev = j->lprev;
+    kv_free_all(j->writes);
+    free(j);
+}
+
+/* After processing and after each acknowledgement. Never produces (it
+ * runs inside delivery reports); send_ready_writes() does. */
+static void job_check(struct pipeline *p, struct job *j)
+{
+    if (!j->writes_sent) {
+        if (j->processed && j->outputs == 0)
+            j->ready = 1;
+        return;
+    }
+    if (j->outputs == 0 && j->writes_left == 0)
+        job_complete(p, j);
+}
+
+/* Sends the state writes of the ready jobs at the head of the FIFO. */
+static void send_ready_writes(struct pipeline *p)
+{
+    char err[512];
+    while (p->fifo && p->fifo->ready && !p->fatal) {
+        struct job *j = p->fifo;
+        p->fifo = j->next;
+        if (!p->fifo)
+            p->fifo_tail = NULL;
+        j->writes_sent = 1;
+        for (struct kv *w = j->writes; w && !p->fatal; w = w->next) {
+            j->writes_left++;
+            if (producer_send(p->producer, p->s->output.state_topic, w->key, w->klen, w->val,
+                              w->val ? w->vlen : 0, NULL, j, 0, SEND_WAIT_MS, err,
+                              sizeof(err)) < 0) {
+                set_fatal(p, err);    /* the job never completes: not committed */
+                break;
+            }
+            p->c.state_writes++;
+            p->c.produced++;
+            p->c.in_flight++;
+        }
+        kv_free_all(j->writes);
+        j->writes = NULL;
+        j->wtail = &j->writes;
+        if (!p->fatal)
+            job_check(p, j);
+    }
+}
+
+/* Delivers everything in flight, state writes included, within
+ * timeout_ms. 0 when nothing is left, -1 otherwise. */
+static int drain(struct pipeline *p, int timeout_ms)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        producer_poll(p->producer);
+        send_ready_writes(p);
+        if (producer_outq(p->producer) == 0 && !(p->fifo && p->fifo->ready))
+            return p->fifo ? -1 : 0;
+        if (p->fatal || mono_ms() >= deadline)
+            return -1;
+        producer_flush(p->producer, 50);
+    }
+}
+
 /* ---- delivery ---------------------------------------------------------- */
 
 static void on_delivery(void *arg, void *opaque, rd_kafka_resp_err_t err, const char *topic,
                         int32_t partition, size_t len)
 {
     struct pipeline *p = arg;
-    struct offset_item *it = opaque;
+    struct job *j = opaque;
 
     if (p->c.in_flight)
         p->c.in_flight--;
@@ -136,21 +280,21 @@ static void on_delivery(void *arg, void *opaque, rd_kafka_resp_err_t err, const 
         metrics_inc_delivery_failure(p->metrics);
         snprintf(msg, sizeof(msg), "delivery to %s failed for good: %s", topic,
                  rd_kafka_err2str(err));
-        /* The hold stays: this input's offset is never committed. */
+        /* The job never completes: this input's offset is never committed. */
         set_fatal(p, msg);
         return;
     }
     p->c.delivered++;
     p->last_progress_ms = mono_ms();
-    metrics_inc_out(p->metrics, topic);
     if (p->o.embedded)
         embedded_account(p->o.embedded, topic, partition, len);
-    int64_t ts = it ? offsets_time(it) : 0;
-    if (it && offsets_release(p->offsets, it)) {
-        p->c.done++;
-        if (ts > 0)   /* the input's last output is acknowledged */
-            metrics_observe_latency_ms(p->metrics, (double)(wall_ms() - ts));
+    if (strcmp(topic, p->s->output.state_topic) == 0) {
+        j->writes_left--;
+    } else {
+        metrics_inc_out(p->metrics, topic);
+        j->outputs--;
     }
+    job_check(p, j);
 }
 
 static rd_kafka_headers_t *source_headers(const rd_kafka_message_t *m, int with_content_type)
@@ -173,21 +317,21 @@ static rd_kafka_headers_t *source_headers(const rd_kafka_message_t *m, int with_
     return h;
 }
 
-/* Sends one output of `it`. payload is taken over (freed on failure too). */
-static int send_output(struct pipeline *p, struct offset_item *it, const char *topic,
-                       const char *key, char *payload, size_t len, unsigned flags,
+/* Sends one output of job j. payload is taken over when PRODUCER_TAKE
+ * (freed on failure too); hdrs always. */
+static int send_output(struct pipeline *p, struct job *j, const char *topic, const char *key,
+                       size_t klen, char *payload, size_t len, unsigned flags,
                        rd_kafka_headers_t *hdrs)
 {
     char err[512];
-    if (it)
-        offsets_hold(it);
-    if (producer_send(p->producer, topic, key, key ? strlen(key) : 0, payload, len, hdrs, it,
-                      flags, SEND_WAIT_MS, err, sizeof(err)) < 0) {
+    j->outputs++;
+    if (producer_send(p->producer, topic, key, klen, payload, len, hdrs, j, flags, SEND_WAIT_MS,
+                      err, sizeof(err)) < 0) {
         if (flags & PRODUCER_TAKE)
             free(payload);
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
-        /* Keep the hold: the input must not be committed. */
+        /* The count stays up: the job never completes, never commits. */
         set_fatal(p, err);
         return -1;
     }
@@ -196,30 +340,48 @@ static int send_output(struct pipeline *p, struct offset_item *it, const char *t
     return 0;
 }
 
-/* The state store's put(): a changelog message, an output of the input
- * being processed (so its offset waits for the write). */
+/* The state store's put(): queues a changelog write on the job being
+ * processed (sent once its outputs are delivered, see above), or on a
+ * job of its own outside processing. Copies key and value. */
 static int store_put(void *opaque, const void *key, size_t klen, const void *val, size_t vlen)
 {
     struct pipeline *p = opaque;
-    char err[512];
-    struct offset_item *it = p->cur_item;
+    struct job *j = p->cur_job;
 
-    if (it)
-        offsets_hold(it);
-    if (producer_send(p->producer, p->s->output.state_topic, key, klen, (void *)val,
-                      val ? vlen : 0, NULL, it, 0, SEND_WAIT_MS, err, sizeof(err)) < 0) {
-        set_fatal(p, err);
-        return -1;
+    if (!j) {
+        /* Consecutive writes from outside processing share one job. */
+        j = p->fifo_tail;
+        if (!j || j->it || j->writes_sent) {
+            if (!(j = job_new(p, NULL)))
+                goto oom;
+            j->processed = 1;
+            j->ready = 1;
+        }
     }
-    p->c.state_writes++;
-    p->c.produced++;
-    p->c.in_flight++;
+    struct kv *w = calloc(1, sizeof(*w));
+    if (!w || !(w->key = malloc(klen ? klen : 1)) ||
+        (val && !(w->val = malloc(vlen ? vlen : 1)))) {
+        if (w)
+            free(w->key);
+        free(w);
+        goto oom;
+    }
+    memcpy(w->key, key, klen);
+    w->klen = klen;
+    if (val)
+        memcpy(w->val, val, vlen);
+    w->vlen = vlen;
+    *j->wtail = w;
+    j->wtail = &w->next;
     return 0;
+oom:
+    set_fatal(p, "out of memory queueing a state write");
+    return -1;
 }
 
 /* ---- processing -------------------------------------------------------- */
 
-static void dead_letter(struct pipeline *p, struct offset_item *it, const rd_kafka_message_t *m,
+static void dead_letter(struct pipeline *p, struct job *j, const rd_kafka_message_t *m,
                         const char *code, const char *msg)
 {
     rd_kafka_headers_t *orig = NULL;
@@ -244,20 +406,12 @@ static void dead_letter(struct pipeline *p, struct offset_item *it, const rd_kaf
     log_debug(MOD, "%s [%d] @%" PRId64 ": dead letter: %s: %s", rd_kafka_topic_name(m->rkt),
               (int)m->partition, m->offset, code, msg ? msg : "");
     /* Original bytes and key untouched (both copied). */
-    char err[512];
-    offsets_hold(it);
-    if (producer_send(p->producer, p->s->output.deadletter_topic, m->key, m->key_len,
-                      m->payload, m->len, h, it, 0, SEND_WAIT_MS, err, sizeof(err)) < 0) {
-        rd_kafka_headers_destroy(h);
-        set_fatal(p, err);
-    } else {
+    if (send_output(p, j, p->s->output.deadletter_topic, m->key, m->key_len, m->payload, m->len,
+                    0, h) == 0)
         p->c.deadletter++;
-        p->c.produced++;
-        p->c.in_flight++;
-    }
 }
 
-static void publish(struct pipeline *p, struct offset_item *it, const rd_kafka_message_t *m,
+static void publish(struct pipeline *p, struct job *j, const rd_kafka_message_t *m,
                     struct record *rec)
 {
     size_t len;
@@ -274,8 +428,8 @@ static void publish(struct pipeline *p, struct offset_item *it, const rd_kafka_m
             set_fatal(p, "out of memory while encoding");
             return;
         }
-        if (send_output(p, it, p->s->output.duplicates_topic, key, line, len, PRODUCER_TAKE,
-                        source_headers(m, 1)) == 0)
+        if (send_output(p, j, p->s->output.duplicates_topic, key, strlen(key), line, len,
+                        PRODUCER_TAKE, source_headers(m, 1)) == 0)
             p->c.duplicates++;
         return;
     }
@@ -288,15 +442,15 @@ static void publish(struct pipeline *p, struct offset_item *it, const rd_kafka_m
     for (size_t i = 0; i < rec->ntopics && !p->fatal; i++) {
         char topic[512];
         snprintf(topic, sizeof(topic), "%s%s", p->s->output.topic_prefix, rec->topics[i].name);
-        if (send_output(p, it, topic, key, line, len, 0, source_headers(m, 1)) == 0)
+        if (send_output(p, j, topic, key, strlen(key), line, len, 0, source_headers(m, 1)) == 0)
             p->c.routed++;
     }
     if (p->fatal) {
         free(line);
         return;
     }
-    if (send_output(p, it, p->s->output.enriched_topic, key, line, len, PRODUCER_TAKE,
-                    source_headers(m, 1)) == 0)
+    if (send_output(p, j, p->s->output.enriched_topic, key, strlen(key), line, len,
+                    PRODUCER_TAKE, source_headers(m, 1)) == 0)
         p->c.enriched++;
 }
 
@@ -307,7 +461,8 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
     struct decode_error derr;
     rd_kafka_timestamp_type_t tstype;
 
-    if (!it) {
+    struct job *j = it ? job_new(p, it) : NULL;
+    if (!j) {
         set_fatal(p, "out of memory");
         return;
     }
@@ -319,18 +474,18 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
         embedded_account(p->o.embedded, topic, m->partition, m->len);
     struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, &derr);
     if (!rec) {
-        dead_letter(p, it, m, derr.code, derr.msg);
+        dead_letter(p, j, m, derr.code, derr.msg);
     } else {
         rec->prov.set = 1;
         record_set(&rec->prov.topic, topic, (size_t)-1);
         rec->prov.partition = m->partition;
         rec->prov.offset = m->offset;
         rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
-        p->cur_item = it;
+        p->cur_job = j;
         enum verdict v = chain_process(p->chain, rec);
-        p->cur_item = NULL;
+        p->cur_job = NULL;
         if (v == VERDICT_REJECT) {
-            dead_letter(p, it, m, rec->reject_code, rec->reject_msg);
+            dead_letter(p, j, m, rec->reject_code, rec->reject_msg);
         } else if (v == VERDICT_DROP) {
             p->c.dropped++;           /* nothing published; the offset still counts */
             metrics_observe_record(p->metrics, rec, wall_ms());
@@ -340,18 +495,75 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
                 record_make_id(rec);
             metrics_observe_record(p->metrics, rec, wall_ms());
             http_server_publish(p->http, rec);
-            publish(p, it, m, rec);
+            publish(p, j, m, rec);
         }
         record_free(rec);
     }
-    /* The processing hold; the outputs hold it further. */
-    if (offsets_release(p->offsets, it))
-        p->c.done++;
+    j->processed = 1;
+    job_check(p, j);
+    send_ready_writes(p);
+}
+
+/* Replay: every message and partition EOF event goes to the input hook
+ * (consumer_poll() would swallow the EOFs that end a range). */
+static void drain_to_input(struct pipeline *p)
+{
+    rd_kafka_t *rk = consumer_handle(p->consumer);
+    int64_t budget = p->s->kafka.batch_size;
+    consumer_ack_wakeup(p->consumer);
+    while (p->consuming && budget-- > 0) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
+        if (!m)
+            return;
+        if (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            p->last_progress_ms = mono_ms();
+            p->o.input(p->o.input_arg, p, m);
+            continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            char buf[512];
+            rd_kafka_fatal_error(rk, buf, sizeof(buf));
+            set_fatal(p, buf);
+        } else {
+            log_warn(MOD, "%s: %s", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (p->consuming)
+        event_active(p->ev_consumer, EV_READ, 0);
+}
+
+void pipeline_process(struct pipeline *p, const rd_kafka_message_t *m, int emit)
+{
+    if (emit) {
+        process_message(p, m);
+        return;
+    }
+    struct decode_error derr;
+    struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, &derr);
+    if (rec) {
+        rec->prov.set = 1;
+        record_set(&rec->prov.topic, rd_kafka_topic_name(m->rkt), (size_t)-1);
+        rec->prov.partition = m->partition;
+        rec->prov.offset = m->offset;
+        rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+        chain_process(p->chain, rec);
+        record_free(rec);
+    }
+}
+
+rd_kafka_t *pipeline_consumer(struct pipeline *p)
+{
+    return consumer_handle(p->consumer);
 }
 
 static void drain_consumer(struct pipeline *p)
 {
     int64_t budget = p->s->kafka.batch_size;
+    if (p->o.input) {
+        drain_to_input(p);
+        return;
+    }
     consumer_ack_wakeup(p->consumer);
     while (p->consuming && budget-- > 0) {
         rd_kafka_message_t *m = consumer_poll(p->consumer);
@@ -441,10 +653,10 @@ static void on_revoking(void *arg, const rd_kafka_topic_partition_list_t *parts)
     /* Finish what is in flight, then commit it, before the partitions
      * move: the next owner starts exactly where we stopped. Blocking the
      * loop here is bounded and only happens during a rebalance. */
-    if (producer_flush(p->producer, REVOKE_FLUSH_MS) < 0)
-        log_warn(MOD, "revoke: %d message(s) still undelivered after %d ms; their inputs "
-                 "will be processed again by the next owner", producer_outq(p->producer),
-                 REVOKE_FLUSH_MS);
+    if (drain(p, (int)p->o.shutdown_timeout) < 0)
+        log_warn(MOD, "revoke: %d message(s) still undelivered after %" PRId64 " ms; their "
+                 "inputs will be processed again by the next owner", producer_outq(p->producer),
+                 p->o.shutdown_timeout);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         int64_t pos = offsets_position(p->offsets, parts->elems[i].topic,
@@ -453,8 +665,16 @@ static void on_revoking(void *arg, const rd_kafka_topic_partition_list_t *parts)
             rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
                                               parts->elems[i].partition)->offset = pos;
     }
-    if (l->cnt && consumer_commit(p->consumer, l, 0) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        p->c.commits++;
+    if (l->cnt) {
+        if (consumer_commit(p->consumer, l, 0) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            p->c.commits++;
+        } else {
+            /* Lost or fenced: the next owner re-reads from the last commit. */
+            p->c.commit_failures++;
+            log_warn(MOD, "revoke: could not commit %d partition(s); their delivered input "
+                     "will be processed again", l->cnt);
+        }
+    }
     rd_kafka_topic_partition_list_destroy(l);
     for (int i = 0; i < parts->cnt; i++)
         offsets_forget(p->offsets, parts->elems[i].topic, parts->elems[i].partition);
@@ -477,6 +697,7 @@ static void serve_producer(struct pipeline *p)
 {
     char err[512];
     producer_poll(p->producer);
+    send_ready_writes(p);
     p->c.retries = producer_retries(p->producer);
     if (producer_fatal(p->producer, err, sizeof(err)))
         set_fatal(p, err);
@@ -503,6 +724,7 @@ static void ev_commit_cb(evutil_socket_t fd, short what, void *arg)
     if (mono_ms() >= p->commit_hold_until)
         commit(p, 0);
     chain_tick(p->chain, wall_ms());
+    send_ready_writes(p);         /* expiry tombstones */
 }
 
 static void log_stats(struct pipeline *p)
@@ -643,7 +865,7 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
         goto fail;
     }
     p->publish_duplicates = strcmp(s->output.duplicates, "publish") == 0;
-    p->stateful = chain_is_stateful(s);
+    p->stateful = chain_is_stateful(s) && !o->input;   /* replay: memory only */
     p->store.opaque = p;
     p->store.put = store_put;
 
@@ -715,14 +937,15 @@ int pipeline_start(struct pipeline *p, char *err, size_t errlen)
                  mono_ms() - t0);
     }
     p->restored = 1;
-    if (consumer_subscribe(p->consumer, &s->kafka.input_topics, err, errlen) < 0)
+    if (!p->o.input && consumer_subscribe(p->consumer, &s->kafka.input_topics, err, errlen) < 0)
         return -1;
     struct timeval poll = tv_ms(s->kafka.poll_interval > 0 ? s->kafka.poll_interval : 100);
     struct timeval com = tv_ms(s->kafka.commit_interval > 0 ? s->kafka.commit_interval : 1000);
     event_add(p->ev_consumer, NULL);
     event_add(p->ev_producer, NULL);
     event_add(p->ev_poll, &poll);
-    event_add(p->ev_commit, &com);
+    if (!p->o.input)              /* replay never commits */
+        event_add(p->ev_commit, &com);
     if (!p->o.quiet && s->log.stats_interval > 0) {
         struct timeval st = tv_ms(s->log.stats_interval);
         event_add(p->ev_stats, &st);
@@ -778,9 +1001,14 @@ int pipeline_stop(struct pipeline *p)
     if (p->ev_poll)
         event_del(p->ev_poll);
     /* 2. Deliver what is in flight. */
-    if (p->producer && producer_flush(p->producer, (int)p->o.shutdown_timeout) < 0) {
-        log_error(MOD, "shutdown: %d message(s) not delivered within %" PRId64 " ms; their "
-                  "inputs stay uncommitted", producer_outq(p->producer), p->o.shutdown_timeout);
+    if (p->producer && drain(p, (int)p->o.shutdown_timeout) < 0) {
+        if (p->fatal)
+            log_error(MOD, "shutdown after a fatal error: %d message(s) not delivered; their "
+                      "inputs stay uncommitted", producer_outq(p->producer));
+        else
+            log_error(MOD, "shutdown: %d message(s) not delivered within %" PRId64 " ms; "
+                      "their inputs stay uncommitted", producer_outq(p->producer),
+                      p->o.shutdown_timeout);
         rc = -1;
     }
     p->c.retries = p->producer ? producer_retries(p->producer) : 0;
@@ -789,7 +1017,8 @@ int pipeline_stop(struct pipeline *p)
      *    with a stale generation: serve it - the revoke hook commits what
      *    moves away - and commit what is still ours. */
     int64_t deadline = mono_ms() + STOP_COMMIT_MS;
-    while (p->consumer) {
+    uint64_t failures = p->c.commit_failures;
+    while (p->consumer && !p->o.input) {
         rd_kafka_resp_err_t cerr = commit(p, 1);
         if (cerr == RD_KAFKA_RESP_ERR_NO_ERROR)
             break;
@@ -804,6 +1033,11 @@ int pipeline_stop(struct pipeline *p)
     /* 4. Leave the group (the final revoke commits again: harmless). */
     if (p->consumer)
         consumer_close(p->consumer);
+    if (p->c.commit_failures > failures) {
+        log_error(MOD, "shutdown: the group lost our partitions before their last commit; "
+                  "their delivered input will be processed again");
+        rc = -1;
+    }
     if (offsets_pending(p->offsets) > 0) {
         log_warn(MOD, "shutdown: %zu input message(s) not fully delivered, not committed",
                  offsets_pending(p->offsets));
@@ -829,6 +1063,13 @@ void pipeline_free(struct pipeline *p)
      * hook, which still uses the producer and the offsets. */
     consumer_free(p->consumer);
     producer_free(p->producer);
+    /* Jobs still alive never completed (their offsets stay uncommitted). */
+    while (p->live) {
+        struct job *j = p->live;
+        p->live = j->lnext;
+        kv_free_all(j->writes);
+        free(j);
+    }
     chain_free(p->chain);
     offsets_free(p->offsets);
     http_server_free(p->http);      /* its events live on the base */
@@ -843,6 +1084,7 @@ void pipeline_counters(const struct pipeline *p, struct pipeline_counters *out)
 {
     *out = p->c;
     out->paused = p->consumer ? consumer_paused(p->consumer) : 0;
+    out->uncommitted = offsets_uncommitted(p->offsets);
 }
 
 void pipeline_stats(struct pipeline *p, json_t *out)

@@ -19,11 +19,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <librdkafka/rdkafka.h>
 
 #include "settings.h"
 
 struct embedded;
 struct event_base;
+struct pipeline;
+
+/* Replay's input hook: owns m (a message or a partition EOF event). */
+typedef void (*pipeline_input_fn)(void *arg, struct pipeline *p, rd_kafka_message_t *m);
 
 /* Header names on output messages. */
 #define PIPELINE_H_SCHEMA       "ws.schema"           /* SCHEMA_VERSION */
@@ -41,7 +46,17 @@ struct pipeline_opts {
     struct embedded *embedded;    /* not owned; NULL on a real broker */
     int quiet;                    /* no periodic statistics line */
     int handle_signals;           /* SIGTERM/SIGINT stop, SIGHUP reloads */
-    int64_t shutdown_timeout;     /* ms to deliver what is in flight; 0: 30 s */
+    int64_t shutdown_timeout;     /* ms to deliver what is in flight at shutdown
+                                     and before revoked partitions move; 0: 30 s */
+    /* Replay (core/cmd_replay.c) when input is set: state lives in memory
+     * only (no state topic read or written), pipeline_start() does not
+     * subscribe (the caller assigns through pipeline_consumer()), nothing
+     * is ever committed, and every consumed message goes to input()
+     * instead of the chain; input() feeds the chain with
+     * pipeline_process() in the order and at the time it chooses, and
+     * keeps its own back-pressure (the pipeline never pauses). */
+    pipeline_input_fn input;
+    void *input_arg;
 };
 
 struct pipeline_counters {
@@ -60,6 +75,8 @@ struct pipeline_counters {
     uint64_t retries;             /* deliveries sent again after a retriable error */
     uint64_t reloads, reload_failures;
     uint64_t in_flight;           /* produced, not yet acknowledged */
+    uint64_t uncommitted;         /* partitions with delivered, uncommitted input */
+    uint64_t commit_failures;     /* revoke commits that failed (re-delivery follows) */
     int paused;
 };
 
@@ -108,6 +125,11 @@ void pipeline_stats(struct pipeline *p, json_t *out);
 int pipeline_serve_http(struct pipeline *p, char *err, size_t errlen);
 /* The loop, for other modules that serve events on it (HTTP). */
 struct event_base *pipeline_base(struct pipeline *p);
+/* Replay: runs m through the chain as if just consumed (emit = 1), or
+ * through the chain only, publishing and counting nothing (emit = 0: the
+ * dedupe warm-up). m stays the caller's. On the loop's thread. */
+void pipeline_process(struct pipeline *p, const rd_kafka_message_t *m, int emit);
+rd_kafka_t *pipeline_consumer(struct pipeline *p);
 /* 1 after a fatal error; its message in err. */
 int pipeline_failed(const struct pipeline *p, char *err, size_t errlen);
 

@@ -159,6 +159,8 @@ struct producer *producer_new(const struct settings *s, const char *brokers,
         "enable.idempotence", "true",
         "acks", "all",
         "linger.ms", "5",
+        /* Back quickly after a broker outage (librdkafka: up to 10 s). */
+        "reconnect.backoff.max.ms", "2000",
         "queue.buffering.max.messages", qmax,
         NULL,
     };
