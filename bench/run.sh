@@ -112,6 +112,7 @@ JQ_VER="$(jq --version 2>/dev/null || echo 'not installed')"
     echo "| kernel | $(uname -sr) |"
     echo "| compiler | $CC_VER, -O2 |"
     echo "| libraries | $LIBS, $JQ_VER |"
+    echo "| load average at start | $(cut -d' ' -f1-3 /proc/loadavg) |"
     echo
 } >>"$REPORT"
 
@@ -396,7 +397,7 @@ EOF
     [ -s "$WORK/lat_notes.txt" ] && { cat "$WORK/lat_notes.txt"; echo; } >>"$REPORT"
 fi
 
-echo "Total benchmark time: $(since "$T_START") s." >>"$REPORT"
+echo "Total benchmark time: $(since "$T_START") s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows every row)." >>"$REPORT"
 cp "$REPORT" "$RESULTS"
 echo
 cat "$RESULTS"
