@@ -48,11 +48,13 @@ static const struct conf_key kafka_keys[] = {
     {"poll_interval", CONF_DURATION, "100ms", K(kafka_settings, poll_interval),
      "safety-net timer that polls the queues even without a wake-up"},
     {"max_in_flight", CONF_INT, "20000", K(kafka_settings, max_in_flight),
-     "records awaiting delivery before consumption pauses (back-pressure)"},
+     "output messages awaiting acknowledgement before consumption pauses; it resumes at half "
+     "(back-pressure)"},
     {"embedded_partitions", CONF_INT, "3", K(kafka_settings, embedded_partitions),
      "partitions per topic on the embedded broker"},
     {"embedded_port", CONF_INT, "0", K(kafka_settings, embedded_port),
-     "port of the embedded broker (0: any free port; printed at start)"},
+     "port of the embedded broker: 0 (librdkafka 2.0 binds a free port; the address is "
+     "printed at start)"},
     {"stall_timeout", CONF_DURATION, "60s", K(kafka_settings, stall_timeout),
      "no progress for this long while input is waiting marks the pipeline not ready"},
     {NULL, 0, NULL, 0, NULL},
