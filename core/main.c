@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"process", cmd_process, "offline: JSON Lines (or text) in, enriched JSON Lines out"},
     {"run", cmd_run, "stream: consume Kafka, enrich, produce (brokers = embedded by default)"},
     {"demo", cmd_demo, "the pipeline on the embedded broker with sample stories, then a summary"},
+    {"replay", cmd_replay, "re-run a time range of the input topics into prefixed output topics"},
     {"ingest", cmd_ingest, "produce a JSON Lines archive to the input topic, timestamped by date"},
     {"export", cmd_export, "write a topic's time range as JSON Lines"},
     {"check", cmd_check, "validate the configuration and every data file it names"},
