@@ -14,7 +14,10 @@
  *   make build/bench/bench_entities && build/bench/bench_entities [MB] [PASSES] [NAMES]
  *
  * NAMES runs one case only (0 = the shipped gazetteer alone), e.g. under
- * valgrind --tool=callgrind.
+ * valgrind --tool=callgrind. With WS_BENCH_CORPUS=FILE (JSON Lines, e.g.
+ * from gen_corpus), MB of its articles, decoded and run through `clean`
+ * (config/boilerplate.conf) beforehand, replace the synthetic text: wire
+ * prose, with its share of capitalized words, titles and quotes.
  */
 #include <math.h>
 #include <stdint.h>
@@ -25,11 +28,13 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/decode.h"
 #include "core/gazetteer.h"
 #include "core/record.h"
 #include "processors/processor.h"
 
 extern const struct processor_ops entities_processor;
+extern const struct processor_ops clean_processor;
 
 /* CPU time of this thread: on a shared machine, time spent descheduled
  * would otherwise count as tagging time ("MB/s per core" is the target). */
@@ -194,8 +199,59 @@ static uint64_t take_entities(struct record *rec, uint64_t h)
     return h;
 }
 
+/* Up to mb MB of cleaned, analyzed articles from a JSON Lines file. */
+static struct record **load_corpus(const char *path, size_t mb, size_t *n)
+{
+    char err[512];
+    struct conf_file *cf = conf_parse("[processor.clean]\n", "config/bench.conf", err,
+                                      sizeof(err));
+    void *conf = calloc(1, clean_processor.conf_size);
+    void *state = NULL;
+    FILE *fp = fopen(path, "rb");
+    struct record **recs = NULL;
+    size_t cap = 0, bytes = 0;
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+
+    *n = 0;
+    if (!fp || !cf || !conf ||
+        conf_bind(clean_processor.keys, conf_section(cf, "processor.clean"), cf, conf, err,
+                  sizeof(err)) < 0 ||
+        clean_processor.init(&state, conf, &(struct processor_env){.cf = cf}, err,
+                             sizeof(err)) < 0) {
+        fprintf(stderr, "bench: %s: %s\n", path, fp ? err : "cannot open");
+        exit(1);
+    }
+    struct decode_opts o = {INPUT_AUTO, 1 << 20, 4 << 20};
+    while (bytes < mb * 1024 * 1024 && (len = getline(&line, &lcap, fp)) > 0) {
+        struct decode_error derr;
+        struct record *rec = decode_article(line, (size_t)len, &o, &derr);
+        if (!rec)
+            continue;
+        if (clean_processor.process(state, rec) != VERDICT_KEEP || !rec->body) {
+            record_free(rec);
+            continue;
+        }
+        record_analyze(rec);
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            recs = realloc(recs, cap * sizeof(*recs));
+        }
+        recs[(*n)++] = rec;
+        bytes += rec->body_len;
+    }
+    free(line);
+    fclose(fp);
+    clean_processor.destroy(state);
+    conf_unbind(clean_processor.keys, conf);
+    free(conf);
+    conf_file_free(cf);
+    return recs;
+}
+
 static int run_case(const char *gaz_dir, size_t base, size_t target_names, size_t mb,
-                    int passes, struct result *res)
+                    int passes, struct record **corpus, size_t ncorpus, struct result *res)
 {
     char synth[] = "/tmp/ws-bench-gaz-XXXXXX";
     char path[64], conf_text[1024], err[512] = "";
@@ -244,10 +300,12 @@ static int run_case(const char *gaz_dir, size_t base, size_t target_names, size_
 
     /* Articles of ~3 KB, tokenized before timing; the same records every
      * pass (their entities are hashed and dropped between passes). */
-    size_t narts = mb * 1024 * 1024 / 3000 + 1, bytes = 0;
-    struct record **recs = calloc(narts, sizeof(*recs));
+    size_t narts = corpus ? ncorpus : mb * 1024 * 1024 / 3000 + 1, bytes = 0;
+    struct record **recs = corpus ? corpus : calloc(narts, sizeof(*recs));
     rng_state = 0x9e3779b97f4a7c15ULL;
-    for (size_t i = 0; i < narts; i++) {
+    for (size_t i = 0; corpus && i < narts; i++)
+        bytes += recs[i]->body_len;
+    for (size_t i = 0; !corpus && i < narts; i++) {
         size_t len = 0;
         char *text = make_text(3000, nsynth, &len);
         recs[i] = record_new();
@@ -285,9 +343,10 @@ static int run_case(const char *gaz_dir, size_t base, size_t target_names, size_
         if (mbps[pass] > res->mbps_best)
             res->mbps_best = mbps[pass];
     res->mbps_med = median(mbps, (size_t)passes);
-    for (size_t i = 0; i < narts; i++)
+    for (size_t i = 0; !corpus && i < narts; i++)
         record_free(recs[i]);
-    free(recs);
+    if (!corpus)
+        free(recs);
     entities_processor.destroy(state);
     conf_unbind(entities_processor.keys, conf);
     free(conf);
@@ -319,12 +378,20 @@ int main(int argc, char **argv)
     size_t base = g->naliases;
     gazetteer_free(g);
 
-    printf("entities: %zu MB of ~3 KB articles, tokenized beforehand; %d passes, "
-           "build timed %d times; thread CPU time\n", mb, passes, BUILDS);
+    const char *corpus_path = getenv("WS_BENCH_CORPUS");
+    size_t ncorpus = 0;
+    struct record **corpus = corpus_path ? load_corpus(corpus_path, mb, &ncorpus) : NULL;
+    if (corpus)
+        printf("entities: %zu articles of %s, cleaned and tokenized beforehand; %d passes, "
+               "build timed %d times; thread CPU time\n", ncorpus, corpus_path, passes,
+               BUILDS);
+    else
+        printf("entities: %zu MB of ~3 KB synthetic articles, tokenized beforehand; %d "
+               "passes, build timed %d times; thread CPU time\n", mb, passes, BUILDS);
     for (size_t i = 0; i < 4; i++) {
         if (only >= 0 && (size_t)only != targets[i])
             continue;
-        if (run_case(dir, base, targets[i], mb, passes, &r[i]) < 0)
+        if (run_case(dir, base, targets[i], mb, passes, corpus, ncorpus, &r[i]) < 0)
             return 1;
         printf("entities: %-8s %6zu names: median %4.0f MB/s, best %4.0f MB/s; "
                "build median %5.1f ms, best %5.1f ms; %zu entities, checksum %016llx\n",
@@ -334,6 +401,9 @@ int main(int argc, char **argv)
                r[i].entities, (unsigned long long)r[i].checksum);
         fflush(stdout);
     }
+    for (size_t i = 0; i < ncorpus; i++)
+        record_free(corpus[i]);
+    free(corpus);
     if (only >= 0)
         return 0;
     printf("entities: slowdown 2k -> 100k names: %.2fx median, %.2fx best (target < 2x); "

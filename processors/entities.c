@@ -480,23 +480,37 @@ static int collect(struct entities *st, const struct tokens *t, int names)
             return -1;
         st->cap_tok = cap;
     }
-    st->ngcand = 0;
-    if (names) {
-        st->ncand = 0;
-        memset(st->namecls, 0, t->n);
-    }
-    for (size_t i = 0; i < t->n; i++) {
-        const struct token *tok = &t->toks[i];
-        if (gazetteer_may_start(g, t, i)) {
-            st->gcand[st->ngcand++] = (uint32_t)i;
-            phrase_set_prefetch(g->ps, tok->hash);
+    /* Everything in locals: the byte stores to namecls may alias any
+     * memory, which would make the compiler reload st's fields each time. */
+    const struct token *toks = t->toks;
+    const size_t n = t->n;
+    uint32_t *gcand = st->gcand, *cand = st->cand;
+    uint8_t *namecls = st->namecls;
+    const uint64_t *filter = g->start_filter;
+    const size_t fmask = g->start_filter_mask;
+    size_t ng = 0, nc = 0;
+    if (names)
+        memset(namecls, 0, n);
+    for (size_t i = 0; i < n; i++) {
+        const uint16_t flags = toks[i].flags;
+        const uint64_t h = toks[i].hash;
+        /* gazetteer_may_start()'s first test, inline: most words stop here. */
+        uint64_t m = gazetteer_filter_mix((flags & (TOK_CAP | TOK_UPPER)) ? h
+                                                                          : gazetteer_lower_key(h));
+        uint64_t w = filter[GAZ_FILTER_WORD(m, fmask)];
+        if (__builtin_expect((w >> GAZ_FILTER_BIT1(m)) & 1, 0) && gazetteer_may_start(g, t, i)) {
+            gcand[ng++] = (uint32_t)i;
+            phrase_set_prefetch(g->ps, h);
         }
-        if (names && (tok->flags & (TOK_CAP | TOK_UPPER | TOK_DIGIT)) == TOK_CAP &&
-            tok->len >= 2 && !hset_has(&st->notname, tok->hash)) {
-            st->namecls[i] = 1;
-            st->cand[st->ncand++] = (uint32_t)i;
+        if (names && (flags & (TOK_CAP | TOK_UPPER | TOK_DIGIT)) == TOK_CAP &&
+            toks[i].len >= 2 && !hset_has(&st->notname, h)) {
+            namecls[i] = 1;
+            cand[nc++] = (uint32_t)i;
         }
     }
+    st->ngcand = ng;
+    if (names)
+        st->ncand = nc;
     return 0;
 }
 
