@@ -347,11 +347,18 @@ int conf_override_arg(struct conf_file *cf, const char *arg, char *err, size_t e
         snprintf(err, errlen, "-o %s: expected section.key=value", arg);
         return -1;
     }
-    /* Processor sections have a dot of their own: processor.dedupe.window. */
+    /* Some sections have a dot of their own: processor.dedupe.window,
+     * librdkafka.producer.linger.ms. */
     const char *split = dot;
-    if ((size_t)(dot - arg) == strlen("processor") && strncmp(arg, "processor", 9) == 0) {
+    size_t head = (size_t)(dot - arg);
+    if ((head == 9 && strncmp(arg, "processor", 9) == 0) ||
+        (head == 10 && strncmp(arg, "librdkafka", 10) == 0)) {
         const char *dot2 = strchr(dot + 1, '.');
-        if (dot2 && dot2 < eq)
+        int two_part = head == 9 ||
+                       (dot2 && ((size_t)(dot2 - dot - 1) == 8 &&
+                                 (strncmp(dot + 1, "producer", 8) == 0 ||
+                                  strncmp(dot + 1, "consumer", 8) == 0)));
+        if (two_part && dot2 && dot2 < eq)
             split = dot2;
     }
     char section[128], key[256];

@@ -30,8 +30,10 @@ int kconf_set(rd_kafka_conf_t *conf, const char *prop, const char *val, char *er
     return 0;
 }
 
+/* cli: 0 applies the entries from the file, 1 those from the command line
+ * (line 0), so that -X and -o always win over any file section. */
 static int apply_section(rd_kafka_conf_t *conf, const struct conf_file *cf, const char *name,
-                         char *err, size_t errlen)
+                         int cli, char *err, size_t errlen)
 {
     struct conf_section *sec = conf_section(cf, name);
     char errstr[512];
@@ -40,6 +42,8 @@ static int apply_section(rd_kafka_conf_t *conf, const struct conf_file *cf, cons
         return 0;
     for (size_t i = 0; i < sec->n; i++) {
         struct conf_entry *ce = &sec->entries[i];
+        if ((ce->line == 0) != cli)
+            continue;
         ce->used = 1;
         if (rd_kafka_conf_set(conf, ce->key, ce->value, errstr, sizeof(errstr)) !=
             RD_KAFKA_CONF_OK) {
@@ -69,9 +73,10 @@ rd_kafka_conf_t *kconf_new(const struct settings *s, const char *brokers, const 
         if (kconf_set(conf, defaults[i], defaults[i + 1], err, errlen) < 0)
             goto fail;
     snprintf(section, sizeof(section), "librdkafka.%s", role);
-    if (apply_section(conf, s->cf, "librdkafka", err, errlen) < 0 ||
-        apply_section(conf, s->cf, section, err, errlen) < 0)
-        goto fail;
+    for (int cli = 0; cli < 2; cli++)
+        if (apply_section(conf, s->cf, "librdkafka", cli, err, errlen) < 0 ||
+            apply_section(conf, s->cf, section, cli, err, errlen) < 0)
+            goto fail;
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);

@@ -334,6 +334,12 @@ static void test_overrides(void **unused)
     assert_string_equal(conf_get(conf_section(cf, "processor.clean"), "agencies"), "AP, AFP");
     assert_int_equal(conf_override_arg(cf, "librdkafka.linger.ms=a=b.c", err, sizeof(err)), 0);
     assert_string_equal(conf_get(conf_section(cf, "librdkafka"), "linger.ms"), "a=b.c");
+    /* The per-client librdkafka sections have a dot in their name too. */
+    assert_int_equal(conf_override_arg(cf, "librdkafka.producer.linger.ms=0", err, sizeof(err)), 0);
+    assert_string_equal(conf_get(conf_section(cf, "librdkafka.producer"), "linger.ms"), "0");
+    assert_int_equal(conf_override_arg(cf, "librdkafka.consumer.fetch.wait.max.ms=5", err,
+                                       sizeof(err)), 0);
+    assert_string_equal(conf_get(conf_section(cf, "librdkafka.consumer"), "fetch.wait.max.ms"), "5");
     assert_int_equal(conf_override_arg(cf, "kafka.brokers=", err, sizeof(err)), 0);
     assert_string_equal(conf_get(conf_section(cf, "kafka"), "brokers"), "");
 
