@@ -52,7 +52,7 @@ static json_t *encode_entities(const struct record *rec)
         for (size_t k = 0; spans && k < e->nspans; k++)
             json_array_append_new(spans, json_pack("{s:I,s:I}", "start",
                                                    (json_int_t)e->spans[k].off, "end",
-                                                   (json_int_t)(e->spans[k].off + e->spans[k].len)));
+                                                   (json_int_t)e->spans[k].off + e->spans[k].len));
         json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:I,s:o,s:b,s:b,s:f}",
                               "name", e->name ? e->name : "",
                               "type", record_entity_type_name(e->type),

@@ -386,7 +386,7 @@ void metrics_set_lag(struct metrics *m, const char *topic, int32_t partition, in
             return;
         }
     }
-    if (m->nlag >= 16 * METRICS_MAX_SERIES)
+    if (m->nlag >= (size_t)16 * METRICS_MAX_SERIES)
         return;
     if (m->nlag == m->caplag) {
         size_t cap = m->caplag ? m->caplag * 2 : 16;

@@ -197,7 +197,8 @@ static void buf_put(struct buf *b, const char *s, size_t n)
         b->p = np;
         b->cap = ncap;
     }
-    memcpy(b->p + b->len, s, n);
+    /* b->p is set: cap > len + n >= 0 after the growth above. */
+    memcpy(b->p + b->len, s, n); // NOLINT(clang-analyzer-core.NonNullParamChecker)
     b->len += n;
     b->p[b->len] = '\0';
 }
