@@ -192,13 +192,11 @@ static json_t *encode_schema(const struct record *rec, int64_t processed_at)
  * places carry Wikidata URIs; our own fields go in one "wirestream" block. */
 static json_t *encode_ninjs(const struct record *rec, int64_t processed_at)
 {
-    char uri[512];
-    if (rec->url)
-        snprintf(uri, sizeof(uri), "%s", rec->url);
-    else
-        snprintf(uri, sizeof(uri), "urn:wirestream:%s", rec->id ? rec->id : "unknown");
-
-    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}",
+    /* Built at full length: a fixed buffer cut long ids inside a UTF-8
+     * character, and Jansson refuses the invalid string (fuzz_clean). */
+    json_t *uri = rec->url ? json_string(rec->url)
+                           : json_sprintf("urn:wirestream:%s", rec->id ? rec->id : "unknown");
+    json_t *o = json_pack("{s:s,s:o,s:s,s:o,s:o,s:o,s:o}",
                           "$schema", "http://www.iptc.org/std/ninjs/ninjs-schema_2.1.json",
                           "uri", uri, "type", "text",
                           "headline", str_or_null(rec->headline),
