@@ -44,7 +44,7 @@ for t in "${targets[@]}"; do
     # The work corpus (first folder) keeps what earlier runs found; seeds
     # and regressions are read only. -timeout: one input taking 10 s is a
     # hang, reported like a crash. -rss_limit_mb bounds a leak-like blow-up.
-    args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576
+    args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536
           -print_final_stats=1 -artifact_prefix="$art")
     [ -f fuzz/dict/"$t".dict ] && args+=(-dict=fuzz/dict/"$t".dict)
     "$bin" "${args[@]}" "$work" build-fuzz/seeds/"$t" >"$log" 2>&1
