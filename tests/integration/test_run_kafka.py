@@ -625,5 +625,9 @@ def test_run_rebalance_two_members_loses_nothing(broker):
           % (total, len(missing), copies, log_a.count("revoking")))
     assert "revoking" in log_a          # A gave partitions to B while running
     assert missing == []
-    # Revoked partitions are drained and committed before they move.
-    assert copies == 0
+    # Revoked partitions are drained and committed before they move, so
+    # nothing is processed twice - unless librdkafka declared an assignment
+    # lost (a session timeout on a loaded machine, or librdkafka#4059), when
+    # re-reading from the last commit is the at-least-once answer.
+    lost = "assignment lost" in log_a or "assignment lost" in log_c
+    assert copies == 0 or lost, copies
