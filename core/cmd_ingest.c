@@ -23,6 +23,8 @@
 struct ingest {
     uint64_t produced, delivered, failed;
     char first_error[256];
+    int auth_failed;
+    char auth_error[512];
 };
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -34,6 +36,18 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     } else {
         in->delivered++;
     }
+}
+
+/* librdkafka retries a refused login until message.timeout.ms (5 min by
+ * default); a one-shot command should stop at the first one and say so. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct ingest *in = opaque;
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION && !in->auth_failed) {
+        in->auth_failed = 1;
+        snprintf(in->auth_error, sizeof(in->auth_error), "%s", reason);
+    }
+    log_warn("ingest", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
 static void usage(FILE *fp)
@@ -70,6 +84,8 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line, siz
             return -1;
         }
         rd_kafka_poll(rk, 100);
+        if (in->auth_failed)
+            return -1;
     }
 }
 
@@ -125,6 +141,7 @@ int cmd_ingest(int argc, char **argv)
         goto out;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, &in);
     if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
         rd_kafka_conf_destroy(conf);
@@ -172,12 +189,23 @@ int cmd_ingest(int argc, char **argv)
             io = produce_line(rk, topic, line, len, rec, &in);
             record_free(rec);
             rd_kafka_poll(rk, 0);
+            if (in.auth_failed)
+                io = -1;
         }
         free(line);
         if (fp != stdin)
             fclose(fp);
     }
-    rd_kafka_resp_err_t ferr = rd_kafka_flush(rk, 60000);
+    /* Flush in slices so that a refused login ends the wait. */
+    rd_kafka_resp_err_t ferr = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int64_t until = now_ms() + 60000; !in.auth_failed;) {
+        if ((ferr = rd_kafka_flush(rk, 200)) != RD_KAFKA_RESP_ERR__TIMED_OUT || now_ms() > until)
+            break;
+    }
+    if (in.auth_failed) {
+        fprintf(stderr, "wirestream ingest: authentication failed: %s\n", in.auth_error);
+        ferr = RD_KAFKA_RESP_ERR__AUTHENTICATION;
+    }
     if (ferr)
         log_error("ingest", "flush: %s (%llu of %llu acknowledged)", rd_kafka_err2str(ferr),
                   (unsigned long long)in.delivered, (unsigned long long)in.produced);

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -277,12 +278,12 @@ def two_stories(tmp_path):
     return path, lines
 
 
-def ingest(broker, topic, path, mechanism, user, password, timeout_ms=8000):
-    # message.timeout.ms bounds how long undeliverable messages are retried
-    # (librdkafka keeps retrying an authentication failure until then).
-    return ws(["ingest", "-b", broker.sasl_bootstrap, "--topic", topic,
-               "-X", f"message.timeout.ms={timeout_ms}",
-               *sasl_args(mechanism, user, password), str(path)], timeout=120)
+def ingest(broker, topic, path, mechanism, user, password):
+    t0 = time.monotonic()
+    res = ws(["ingest", "-b", broker.sasl_bootstrap, "--topic", topic,
+              *sasl_args(mechanism, user, password), str(path)], timeout=120)
+    res.elapsed = time.monotonic() - t0
+    return res
 
 
 @pytest.mark.kafka
@@ -290,7 +291,7 @@ def test_sasl_plain_right_credentials_deliver(sasl_broker, new_topic, tmp_path):
     topic = new_topic(partitions=1)
     path, lines = two_stories(tmp_path)
     res = ingest(sasl_broker, topic, path, "PLAIN", sasl_broker.sasl_user,
-                 sasl_broker.sasl_password, timeout_ms=30000)
+                 sasl_broker.sasl_password)
     assert res.returncode == 0, res.stderr.decode(errors="replace")[-3000:]
     got = ku.consume_kcat(sasl_broker.bootstrap, topic)   # lz4 (the default config)
     assert [r.value for r in got] == lines
@@ -308,6 +309,10 @@ def test_sasl_wrong_credentials_fail_clearly(sasl_broker, new_topic, tmp_path, m
     err = res.stderr.decode(errors="replace")
     assert res.returncode != 0, err[-3000:]
     assert "SASL authentication error" in err, err[-3000:]
+    # ingest stops at the first refused login (librdkafka alone would retry
+    # until message.timeout.ms, 5 minutes by default).
+    assert "wirestream ingest: authentication failed:" in err, err[-3000:]
+    assert res.elapsed < 30, res.elapsed
     assert_no_secret(res.stdout, err)
     # Nothing got through.
     assert ku.end_offsets(sasl_broker.bootstrap, topic) == {0: 0}
