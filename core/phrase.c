@@ -216,6 +216,13 @@ void phrase_set_prefetch(const struct phrase_set *ps, uint64_t first_hash)
     __builtin_prefetch(&ps->edges[slot_of(first_hash, 1, ps->mask)]);
 }
 
+void phrase_set_prefetch2(const struct phrase_set *ps, uint64_t h0, uint64_t h1)
+{
+    const struct edge *e = find_edge(ps, 0, h0);
+    if (e && (e->parent & E_INNER))
+        __builtin_prefetch(&ps->edges[slot_of(h1, e->child + 1, ps->mask)]);
+}
+
 size_t phrase_set_count(const struct phrase_set *ps)
 {
     return ps->nphrases;

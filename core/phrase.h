@@ -45,6 +45,11 @@ int phrase_set_add_hashes(struct phrase_set *ps, const uint64_t *hashes,
  * of many walks. */
 void phrase_set_prefetch(const struct phrase_set *ps, uint64_t first_hash);
 
+/* The same one step further, for a walk about to read tokens h0 and h1:
+ * finds the first step (best after phrase_set_prefetch(h0) had time to
+ * work) and fetches the slot of the second. */
+void phrase_set_prefetch2(const struct phrase_set *ps, uint64_t h0, uint64_t h1);
+
 size_t phrase_set_count(const struct phrase_set *ps);
 size_t phrase_set_memory(const struct phrase_set *ps);
 
