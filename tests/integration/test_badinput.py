@@ -213,8 +213,9 @@ def _kafka():
 
 @pytest.mark.kafka
 def test_run_dead_letters_hostile_input_byte_for_byte(broker):
-    """Hostile messages, multi-megabyte ones included, reach the dead-letter
-    topic unchanged with their reason; the good ones between them are
+    """Hostile messages, multi-megabyte ones included, with odd headers,
+    reach the dead-letter topic unchanged with their reason; the good ones
+    between them are
     enriched; `run` keeps running and stops cleanly. Large messages need
     room on the path: the input and dead-letter topics accept 16 MiB and
     wirestream's producer is given message.max.bytes to match
@@ -250,13 +251,19 @@ def test_run_dead_letters_hostile_input_byte_for_byte(broker):
         else:
             rec["offset"] = msg.offset()
 
+    # Odd headers on every message: binary and null values, repeated and
+    # empty names, hundreds of them, and a spoofed wirestream header.
+    odd = [("ws.reason", b"spoofed"), ("bin", bytes(range(256))), ("null", None),
+           ("dup", b"1"), ("dup", b"2"), ("", b"empty name")]
     for i, (name, data) in enumerate(hostile):
         # synthetic(): distinct articles, so dedupe routes none of them away.
         good = json.dumps(trk.synthetic(f"good-{i}", i)).encode()
         for kind, value in (("good", good), (name, data)):
-            rec = {"kind": kind, "value": value, "key": f"{kind}-{i}".encode()}
+            headers = odd + ([("h%d" % k, b"v") for k in range(300)] if i % 5 == 0 else [])
+            rec = {"kind": kind, "value": value, "key": f"{kind}-{i}".encode(),
+                   "headers": headers}
             sent.append(rec)
-            p.produce(n.input, value=value, key=rec["key"], partition=0,
+            p.produce(n.input, value=value, key=rec["key"], partition=0, headers=headers,
                       on_delivery=lambda err, msg, rec=rec: dr(err, msg, rec))
             p.poll(0)
     assert p.flush(60) == 0 and not errors, errors
@@ -284,6 +291,10 @@ def test_run_dead_letters_hostile_input_byte_for_byte(broker):
         assert m["value"] == rec["value"] or (rec["value"] == b"" and m["value"] in (b"", None)), \
             rec["kind"]
         assert m["key"] == rec["key"]
+        # The input's headers first, unchanged and in order; wirestream's
+        # after them, so the last ws.reason is the real one (a reader takes
+        # the last value of a ws.* header: input may carry anything).
+        assert m["headers"][:len(rec["headers"])] == rec["headers"], rec["kind"]
         assert trk.hdr(m, "ws.reason") in REASONS, (rec["kind"], trk.hdr(m, "ws.reason"))
         assert trk.hdr(m, "ws.reason.message")
 
