@@ -6,6 +6,8 @@
  * fields are passed through at the top level; one whose name the schema
  * already uses is kept under "input_fields" instead of being overwritten.
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,9 +249,391 @@ json_t *encode_record(const struct record *rec, enum output_format fmt, int64_t 
                                : encode_schema(rec, processed_at);
 }
 
+/*
+ * Direct writer for the record format: the same bytes as json_dumps() of
+ * encode_schema() (JSON_COMPACT), without building a Jansson tree (that
+ * was half of the cost of an article offline). Anything the tree path
+ * treats specially (invalid UTF-8, which makes Jansson drop a value or the
+ * whole record; non-finite reals; NULL array items; passthrough fields
+ * that collide with ours) makes the writer give up, and the caller takes
+ * the tree path, which stays the reference (tests/unit/test_encode_fast.c).
+ */
+struct jw {
+    char *p;
+    size_t len, cap;
+    int fail;               /* allocation failure or a case left to Jansson */
+};
+
+static int jw_reserve(struct jw *w, size_t n)
+{
+    if (w->fail)
+        return -1;
+    if (w->len + n + 1 <= w->cap)
+        return 0;
+    size_t ncap = w->cap ? w->cap * 2 : 1024;
+    while (ncap < w->len + n + 1)
+        ncap *= 2;
+    char *np = realloc(w->p, ncap);
+    if (!np) {
+        w->fail = 1;
+        return -1;
+    }
+    w->p = np;
+    w->cap = ncap;
+    return 0;
+}
+
+static void jw_put(struct jw *w, const char *s, size_t n)
+{
+    if (jw_reserve(w, n) < 0)
+        return;
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+}
+
+#define JW_LIT(w, lit) jw_put((w), (lit), sizeof(lit) - 1)
+
+/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), 0 if it is
+ * not valid by Jansson's rules (no overlong forms, surrogates, or code
+ * points above U+10FFFF). s is NUL-terminated, so reading stops there. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp, min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2; cp = c & 0x1f; min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3; cp = c & 0x0f; min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4; cp = c & 0x07; min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* A JSON string the way Jansson's dump_string() writes it: '"' and '\\'
+ * escaped, control characters as \b \f \n \r \t or \u00XX (upper-case
+ * hex), everything else (including '/' and non-ASCII) as is. */
+static void jw_str_body(struct jw *w, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+
+    for (;;) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t m = utf8_seq(s + i);
+            if (!m) {
+                w->fail = 1;
+                return;
+            }
+            i += m;
+            continue;
+        }
+        jw_put(w, str + run, i - run);
+        if (c == 0)
+            break;
+        char esc[8];
+        size_t en = 2;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            en = (size_t)snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)c);
+        }
+        jw_put(w, esc, en);
+        run = ++i;
+    }
+}
+
+static void jw_str(struct jw *w, const char *str)
+{
+    JW_LIT(w, "\"");
+    jw_str_body(w, str);
+    JW_LIT(w, "\"");
+}
+
+static void jw_str_or_null(struct jw *w, const char *s)
+{
+    if (s)
+        jw_str(w, s);
+    else
+        JW_LIT(w, "null");
+}
+
+static void jw_int(struct jw *w, long long v)
+{
+    char b[24];
+    jw_put(w, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
+}
+
+/* Jansson's jsonp_dtostr() at its default precision: "%.17g", ".0" added
+ * when the result looks like an integer, the exponent without '+' and
+ * leading zeros. */
+static void jw_real(struct jw *w, double v)
+{
+    char b[40];
+    if (!isfinite(v)) {     /* json_real() refuses it: left to Jansson */
+        w->fail = 1;
+        return;
+    }
+    int n = snprintf(b, sizeof(b), "%.17g", v);
+    if (n < 0 || (size_t)n >= sizeof(b) - 3) {
+        w->fail = 1;
+        return;
+    }
+    size_t len = (size_t)n;
+    if (!strchr(b, '.') && !strchr(b, 'e')) {
+        memcpy(b + len, ".0", 3);
+        len += 2;
+    }
+    char *start = strchr(b, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, len + 1 - (size_t)(end - b));
+            len -= (size_t)(end - start);
+        }
+    }
+    jw_put(w, b, len);
+}
+
+static void jw_bool(struct jw *w, int v)
+{
+    if (v)
+        JW_LIT(w, "true");
+    else
+        JW_LIT(w, "false");
+}
+
+/* ,"key": */
+static void jw_key(struct jw *w, const char *lit, size_t n)
+{
+    jw_put(w, lit, n);
+}
+
+#define JW_KEY(w, lit) jw_key((w), (lit), sizeof(lit) - 1)
+
+static int is_schema_key(const char *k)
+{
+    static const char *const keys[] = {
+        "schema_version", "id", "headline", "body", "date", "source", "agency",
+        "dateline", "url", "language", "dedupe", "entities", "topics", "provenance",
+        "pipeline", "input_fields", NULL,
+    };
+    for (size_t i = 0; keys[i]; i++)
+        if (strcmp(k, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static char *write_schema(const struct record *rec, int64_t processed_at, size_t *len)
+{
+    struct jw w = {0};
+    const struct dedupe_info *d = &rec->dedupe;
+    char ts[32];
+
+    /* Passthrough fields that collide with ours (or are called
+     * "input_fields") are rearranged by add_extra(): left to Jansson. */
+    if (rec->extra) {
+        const char *key;
+        json_t *val;
+        json_object_foreach(rec->extra, key, val)
+            if (is_schema_key(key))
+                return NULL;
+    }
+    if (jw_reserve(&w, 512 + (rec->body ? strlen(rec->body) : 0)) < 0)
+        return NULL;
+    JW_LIT(&w, "{\"schema_version\":\"" SCHEMA_VERSION "\",\"id\":");
+    jw_str_or_null(&w, rec->id);
+    JW_KEY(&w, ",\"headline\":");
+    jw_str_or_null(&w, rec->headline);
+    JW_KEY(&w, ",\"body\":");
+    jw_str_or_null(&w, rec->body);
+    JW_KEY(&w, ",\"date\":");
+    jw_str_or_null(&w, rec->date);
+    JW_KEY(&w, ",\"source\":");
+    jw_str_or_null(&w, rec->source);
+    JW_KEY(&w, ",\"agency\":");
+    jw_str_or_null(&w, rec->agency);
+    JW_KEY(&w, ",\"dateline\":");
+    jw_str_or_null(&w, rec->dateline);
+    JW_KEY(&w, ",\"url\":");
+    jw_str_or_null(&w, rec->url);
+    JW_KEY(&w, ",\"language\":");
+    jw_str_or_null(&w, rec->language);
+
+    JW_KEY(&w, ",\"dedupe\":{\"status\":");
+    jw_str(&w, record_dedupe_status_name(d->status));
+    JW_KEY(&w, ",\"duplicate_of\":");
+    jw_str_or_null(&w, d->duplicate_of);
+    JW_KEY(&w, ",\"similarity\":");
+    jw_real(&w, d->similarity);
+    JW_KEY(&w, ",\"cluster\":");
+    jw_str_or_null(&w, d->cluster ? d->cluster : rec->id);
+    JW_KEY(&w, ",\"cluster_size\":");
+    jw_int(&w, (long long)(d->cluster_size ? d->cluster_size : 1));
+
+    JW_KEY(&w, "},\"entities\":[");
+    for (size_t i = 0; i < rec->nentities; i++) {
+        const struct entity *e = &rec->entities[i];
+        if (i)
+            JW_LIT(&w, ",");
+        JW_KEY(&w, "{\"name\":");
+        jw_str(&w, e->name ? e->name : "");
+        JW_KEY(&w, ",\"type\":");
+        jw_str(&w, record_entity_type_name(e->type));
+        JW_KEY(&w, ",\"id\":");
+        jw_str_or_null(&w, e->id);
+        JW_KEY(&w, ",\"role\":");
+        jw_str_or_null(&w, e->role);
+        JW_KEY(&w, ",\"mentions\":");
+        jw_int(&w, (long long)e->mentions);
+        JW_KEY(&w, ",\"spans\":[");
+        for (size_t k = 0; k < e->nspans; k++) {
+            if (k)
+                JW_LIT(&w, ",");
+            JW_KEY(&w, "{\"start\":");
+            jw_int(&w, (long long)e->spans[k].off);
+            JW_KEY(&w, ",\"end\":");
+            jw_int(&w, (long long)e->spans[k].off + e->spans[k].len);
+            JW_LIT(&w, "}");
+        }
+        JW_KEY(&w, "],\"in_headline\":");
+        jw_bool(&w, e->in_headline);
+        JW_KEY(&w, ",\"dateline\":");
+        jw_bool(&w, e->dateline);
+        JW_KEY(&w, ",\"salience\":");
+        jw_real(&w, e->salience);
+        JW_LIT(&w, "}");
+    }
+
+    JW_KEY(&w, "],\"topics\":[");
+    for (size_t i = 0; i < rec->ntopics; i++) {
+        const struct topic_hit *t = &rec->topics[i];
+        if (i)
+            JW_LIT(&w, ",");
+        JW_KEY(&w, "{\"name\":");
+        jw_str(&w, t->name ? t->name : "");
+        JW_KEY(&w, ",\"score\":");
+        jw_real(&w, t->score);
+        JW_KEY(&w, ",\"iptc\":[");
+        for (size_t k = 0; k < t->niptc; k++) {
+            /* strv() formats into 256 bytes: a longer code would be cut */
+            if (!t->iptc[k] || strlen(t->iptc[k]) + sizeof(IPTC_MEDIATOPIC_URI) > 256) {
+                w.fail = 1;
+                break;
+            }
+            if (k)
+                JW_LIT(&w, ",");
+            JW_KEY(&w, "\"" IPTC_MEDIATOPIC_URI);
+            jw_str_body(&w, t->iptc[k]);
+            JW_LIT(&w, "\"");
+        }
+        JW_KEY(&w, "],\"evidence\":[");
+        for (size_t k = 0; k < t->nevidence; k++) {
+            if (!t->evidence[k]) {
+                w.fail = 1;
+                break;
+            }
+            if (k)
+                JW_LIT(&w, ",");
+            jw_str(&w, t->evidence[k]);
+        }
+        JW_LIT(&w, "]}");
+    }
+
+    JW_KEY(&w, "],\"provenance\":");
+    if (!rec->prov.set) {
+        JW_LIT(&w, "null");
+    } else {
+        const struct provenance *p = &rec->prov;
+        JW_KEY(&w, "{\"topic\":");
+        jw_str_or_null(&w, p->topic);
+        JW_KEY(&w, ",\"partition\":");
+        jw_int(&w, (long long)(int)p->partition);
+        JW_KEY(&w, ",\"offset\":");
+        jw_int(&w, (long long)p->offset);
+        JW_KEY(&w, ",\"timestamp\":");
+        jw_int(&w, (long long)p->timestamp_ms);
+        JW_KEY(&w, ",\"time\":");
+        if (p->timestamp_ms >= 0) {
+            decode_format_ms(p->timestamp_ms, ts);
+            jw_str(&w, ts);
+        } else {
+            JW_LIT(&w, "null");
+        }
+        JW_LIT(&w, "}");
+    }
+
+    JW_KEY(&w, ",\"pipeline\":{\"version\":");
+    jw_str(&w, WS_VERSION);
+    if (processed_at) {
+        decode_format_ms(processed_at, ts);
+        JW_KEY(&w, ",\"processed_at\":");
+        jw_str(&w, ts);
+    }
+    JW_LIT(&w, "}");
+
+    if (rec->extra) {
+        const char *key;
+        json_t *val;
+        json_object_foreach(rec->extra, key, val) {
+            JW_LIT(&w, ",");
+            jw_str(&w, key);
+            JW_LIT(&w, ":");
+            char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+            if (!s) {
+                w.fail = 1;
+                break;
+            }
+            jw_put(&w, s, strlen(s));
+            free(s);
+        }
+    }
+    JW_LIT(&w, "}");
+    if (w.fail) {
+        free(w.p);
+        return NULL;
+    }
+    w.p[w.len] = '\0';
+    if (len)
+        *len = w.len;
+    return w.p;
+}
+
 char *encode_record_line(const struct record *rec, enum output_format fmt,
                          int64_t processed_at, size_t *len)
 {
+    if (fmt == OUTPUT_RECORD) {
+        char *s = write_schema(rec, processed_at, len);
+        if (s)
+            return s;
+    }
     json_t *o = encode_record(rec, fmt, processed_at);
     if (!o)
         return NULL;
