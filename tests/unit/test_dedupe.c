@@ -7,6 +7,12 @@
  * same dedupe.cluster, truth = same "story" label. It prints precision and
  * recall and fails below the thresholds stated in docs/dedupe.md
  * (precision >= 0.99, recall >= 0.95).
+ *
+ * The generated-corpus test does the same through decode + clean + dedupe
+ * on tests/fixtures/dedupe/generated.jsonl, a sample of bench/gen_corpus
+ * (template prose: unrelated stories share much boilerplate vocabulary),
+ * scored against the generator's answer key; with build/bench/gen_corpus
+ * built it also runs a larger corpus of full-length articles.
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include <setjmp.h>
@@ -21,12 +27,19 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/chain.h"
+#include "core/conf.h"
+#include "core/decode.h"
 #include "core/dedupe_index.h"
 #include "core/minhash.h"
 #include "core/record.h"
+#include "core/settings.h"
 #include "processors/processor.h"
 
 #define CORPUS "tests/fixtures/dedupe/corpus.jsonl"
+#define GENERATED "tests/fixtures/dedupe/generated.jsonl"
+#define GENERATED_TRUTH "tests/fixtures/dedupe/generated.truth.tsv"
+#define GEN_CORPUS "build/bench/gen_corpus"
 #define MIN_PRECISION 0.99
 #define MIN_RECALL    0.95
 #define HOUR_MS (3600LL * 1000)
@@ -794,6 +807,160 @@ static void test_corpus_deterministic(void **unused)
     free_items(b, nb);
 }
 
+/* ------------------------------------------------- generated corpus */
+
+/* Truth from gen_corpus --truth: "id<TAB>kind<TAB>story's first id" per
+ * line, in article order. */
+struct gen_item {
+    char *story;
+    char *cluster;
+};
+
+/* Runs the articles of fp (JSON Lines, one per line of truth) through
+ * decode, clean and dedupe with the default configuration and scores the
+ * pairs. Returns the number of articles. */
+static size_t run_generated(FILE *fp, FILE *truth, double *precision, double *recall)
+{
+    char err[512];
+    /* The shipped configuration (clean's boilerplate lists), dedupe's
+     * defaults. */
+    struct conf_file *cf = conf_load("config/wirestream.conf", err, sizeof(err));
+    if (!cf)
+        fail_msg("conf: %s", err);
+    assert_int_equal(conf_override(cf, "pipeline", "processors", "clean, dedupe", err, sizeof(err)),
+                     0);
+    struct settings *s = settings_load(cf, err, sizeof(err));
+    if (!s)
+        fail_msg("settings: %s", err);
+    struct chain *ch = chain_new(s, NULL, err, sizeof(err));
+    if (!ch)
+        fail_msg("chain: %s", err);
+    struct decode_opts dopts = {.format = INPUT_AUTO,
+                                .max_body_size = (size_t)s->input.max_body_size,
+                                .max_message_size = (size_t)s->input.max_message_size};
+
+    struct gen_item *it = NULL;
+    size_t n = 0, cap = 0, lcap = 0, tcap = 0;
+    char *line = NULL, *tline = NULL;
+    ssize_t len;
+    size_t n_near = 0, n_exact = 0, false_near = 0;
+    while ((len = getline(&line, &lcap, fp)) > 0) {
+        if (getline(&tline, &tcap, truth) <= 0)
+            fail_msg("the truth file has fewer lines than the corpus");
+        char *kind = strchr(tline, '\t');
+        char *story = kind ? strchr(kind + 1, '\t') : NULL;
+        if (!story)
+            fail_msg("bad truth line: %s", tline);
+        story++;
+        story[strcspn(story, "\r\n")] = '\0';
+        struct decode_error derr = {0};
+        struct record *rec = decode_article(line, (size_t)len, &dopts, &derr);
+        if (!rec)
+            fail_msg("article %zu: %s", n + 1, derr.msg);
+        chain_process(ch, rec);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            it = realloc(it, cap * sizeof(*it));
+            assert_non_null(it);
+        }
+        it[n].story = strdup(story);
+        it[n].cluster = strdup(rec->dedupe.cluster ? rec->dedupe.cluster : "");
+        n_near += rec->dedupe.status == DEDUPE_NEAR_DUPLICATE;
+        n_exact += rec->dedupe.status == DEDUPE_DUPLICATE;
+        if (rec->dedupe.status == DEDUPE_NEAR_DUPLICATE && strcmp(story, rec->dedupe.cluster) != 0)
+            false_near++;
+        n++;
+        record_free(rec);
+    }
+    free(line);
+    free(tline);
+    chain_free(ch);
+    settings_free(s);
+
+    /* Pairs by group: sort-free, the corpora are small enough for n^2. */
+    size_t tp = 0, fp_ = 0, fn = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = i + 1; k < n; k++) {
+            int truth_same = strcmp(it[i].story, it[k].story) == 0;
+            int pred = strcmp(it[i].cluster, it[k].cluster) == 0;
+            tp += truth_same && pred;
+            fp_ += !truth_same && pred;
+            fn += truth_same && !pred;
+        }
+    }
+    *precision = tp + fp_ ? (double)tp / (double)(tp + fp_) : 1.0;
+    *recall = tp + fn ? (double)tp / (double)(tp + fn) : 1.0;
+    print_message("  %zu articles: %zu exact, %zu near (%zu joined another story); pairs: "
+                  "precision %.4f recall %.4f (tp %zu fp %zu fn %zu)\n",
+                  n, n_exact, n_near, false_near, *precision, *recall, tp, fp_, fn);
+    for (size_t i = 0; i < n; i++) {
+        free(it[i].story);
+        free(it[i].cluster);
+    }
+    free(it);
+    return n;
+}
+
+static void test_generated_precision_recall(void **unused)
+{
+    (void)unused;
+    FILE *fp = fopen(GENERATED, "r");
+    FILE *truth = fopen(GENERATED_TRUTH, "r");
+    if (!fp || !truth)
+        fail_msg("cannot open %s / %s (run the tests from the repository root)", GENERATED,
+                 GENERATED_TRUTH);
+    double p, r;
+    print_message("generated corpus (%s):\n", GENERATED);
+    size_t n = run_generated(fp, truth, &p, &r);
+    fclose(fp);
+    fclose(truth);
+    assert_true(n >= 1000);
+    assert_true(p >= MIN_PRECISION);
+    assert_true(r >= MIN_RECALL);
+}
+
+/* Full-length articles (1-6 kB bodies, the benchmark's defaults) from the
+ * generator itself, when it is built: more and longer stories than the
+ * fixture can hold. */
+static void test_generated_large(void **unused)
+{
+    (void)unused;
+    FILE *probe = fopen(GEN_CORPUS, "r");
+    if (!probe) {
+        print_message("%s not built (make %s): skipped\n", GEN_CORPUS, GEN_CORPUS);
+        skip();
+    }
+    fclose(probe);
+    const char *truth_path = "build/tests/dedupe_gen_truth.tsv";
+    FILE *fp = popen(GEN_CORPUS " -s 3 -n 6000 --truth build/tests/dedupe_gen_truth.tsv 2>/dev/null", "r");
+    assert_non_null(fp);
+    /* The truth file is complete once the generator has finished: read all
+     * articles first. */
+    char *all = NULL;
+    size_t alen = 0;
+    FILE *mem = open_memstream(&all, &alen);
+    assert_non_null(mem);
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+        assert_int_equal(fwrite(buf, 1, got, mem), got);
+    assert_int_equal(pclose(fp), 0);
+    fclose(mem);
+    FILE *articles = fmemopen(all, alen, "r");
+    FILE *truth = fopen(truth_path, "r");
+    assert_non_null(articles);
+    assert_non_null(truth);
+    double p, r;
+    print_message("generated corpus (gen_corpus -s 3 -n 6000):\n");
+    size_t n = run_generated(articles, truth, &p, &r);
+    fclose(articles);
+    fclose(truth);
+    free(all);
+    assert_int_equal(n, 6000);
+    assert_true(p >= MIN_PRECISION);
+    assert_true(r >= MIN_RECALL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -811,6 +978,8 @@ int main(void)
         cmocka_unit_test(test_restore_tombstones_and_garbage),
         cmocka_unit_test(test_corpus_precision_recall),
         cmocka_unit_test(test_corpus_deterministic),
+        cmocka_unit_test(test_generated_precision_recall),
+        cmocka_unit_test(test_generated_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
