@@ -603,6 +603,33 @@ static void test_crash_before_outputs_keeps_state_behind(void **state)
     check_committed_to_end(f);
 }
 
+/* The mock trims partitions silently past 5 MB: the warning must come
+ * before that, once per partition. */
+static void test_embedded_limit_warning(void **state)
+{
+    struct fx *f = *state;
+    const size_t msg = 4096;
+    size_t warn_at = 0, warnings = 0;
+    for (size_t i = 1; i <= EMBEDDED_PARTITION_BYTES / msg; i++) {
+        if (embedded_account(f->emb, "limit.test", 0, msg)) {
+            warnings++;
+            if (!warn_at)
+                warn_at = i * msg;
+        }
+    }
+    assert_int_equal(warnings, 1);
+    assert_true(warn_at >= (size_t)EMBEDDED_PARTITION_BYTES * EMBEDDED_WARN_PERCENT / 100);
+    assert_true(warn_at < (size_t)EMBEDDED_PARTITION_BYTES);
+    /* Another partition has its own count; small messages hit the
+     * message-count limit first. */
+    for (size_t i = 1; i <= EMBEDDED_PARTITION_MESSAGES; i++)
+        if (embedded_account(f->emb, "limit.test", 1, 10)) {
+            assert_int_equal(i, EMBEDDED_PARTITION_MESSAGES * EMBEDDED_WARN_PERCENT / 100);
+            warnings++;
+        }
+    assert_int_equal(warnings, 2);
+}
+
 int main(void)
 {
     const char *pre = getenv("LD_PRELOAD");
@@ -615,6 +642,7 @@ int main(void)
     if (getenv("WS_TEST_ONLY"))
         cmocka_set_test_filter(getenv("WS_TEST_ONLY"));
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_embedded_limit_warning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_baseline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_errors, setup, teardown),
