@@ -43,6 +43,13 @@ static const struct conf_key clean_keys[] = {
 struct rule {
     regex_t re;
     int cut;                    /* 1: remove the rest of the article too */
+    /* Pre-filter, from rx_analyze(): when the pattern is anchored at both
+     * ends, a line longer than maxlen characters, or whose first byte is
+     * not in `first`, cannot match and regexec() (which case-folds the
+     * whole line for every pattern) is skipped. */
+    int anchored;
+    size_t maxlen;
+    uint8_t first[32];
 };
 
 struct rules {
@@ -55,6 +62,233 @@ struct clean {
     struct rules *rules;
     uint64_t lines_dropped, cuts, datelines, credits, headlines_made, ids_made;
 };
+
+/*
+ * A conservative reading of a POSIX extended regular expression (as
+ * compiled with REG_ICASE), enough to pre-filter lines without changing
+ * what matches: the longest match in characters, whether the empty string
+ * matches, and the bytes a non-empty match can start with. Anything not
+ * understood (back-references, odd quantifiers) gives up: maxlen is then
+ * unbounded and every byte may start a match. Counting a multi-byte
+ * literal as several characters and letting every non-ASCII byte start a
+ * match keeps it safe in a UTF-8 locale too.
+ */
+#define RX_INF SIZE_MAX
+
+struct rxi {
+    size_t max;
+    int nullable;
+    int anchor_start, anchor_end;   /* branch begins with ^ / ends with $ */
+    uint8_t first[32];
+};
+
+static void rx_set(uint8_t *set, unsigned c)
+{
+    set[c >> 3] |= (uint8_t)(1u << (c & 7));
+}
+
+static void rx_set_all(uint8_t *set, unsigned from)
+{
+    for (unsigned c = from; c < 256; c++)
+        rx_set(set, c);
+}
+
+static void rx_union(uint8_t *dst, const uint8_t *src)
+{
+    for (size_t i = 0; i < 32; i++)
+        dst[i] |= src[i];
+}
+
+static size_t rx_add(size_t a, size_t b)
+{
+    return a == RX_INF || b == RX_INF || a + b < a ? RX_INF : a + b;
+}
+
+static size_t rx_mul(size_t a, size_t n)
+{
+    if (a == 0 || n == 0)
+        return 0;
+    return a == RX_INF || a > RX_INF / n ? RX_INF : a * n;
+}
+
+static const char *rx_alt(const char *p, struct rxi *out, int depth);
+
+/* One atom; NULL when not understood. */
+static const char *rx_atom(const char *p, struct rxi *a, int depth)
+{
+    unsigned char c = (unsigned char)*p;
+    memset(a, 0, sizeof(*a));
+    a->max = 1;
+    switch (c) {
+    case '(':
+        p = rx_alt(p + 1, a, depth + 1);
+        if (!p || *p != ')')
+            return NULL;
+        a->anchor_start = a->anchor_end = 0;
+        return p + 1;
+    case '.':
+        rx_set_all(a->first, 1);
+        return p + 1;
+    case '[':
+        p++;
+        if (*p == '^')
+            p++;
+        if (*p == ']')
+            p++;
+        while (*p != ']') {
+            if (!*p)
+                return NULL;
+            if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                char close = p[1];
+                p += 2;
+                while (*p && !(p[0] == close && p[1] == ']'))
+                    p++;
+                if (!*p)
+                    return NULL;
+                p += 2;
+            } else {
+                p++;
+            }
+        }
+        rx_set_all(a->first, 1);
+        return p + 1;
+    case '^':
+    case '$':
+        a->max = 0;
+        a->nullable = 1;
+        a->anchor_start = c == '^';
+        a->anchor_end = c == '$';
+        return p + 1;
+    case '\\':
+        c = (unsigned char)p[1];
+        if (!c || (c >= '1' && c <= '9'))
+            return NULL;                        /* back-reference */
+        if (strchr("bB<>`'", c)) {              /* zero-width GNU operators */
+            a->max = 0;
+            a->nullable = 1;
+        } else if (strchr("wWsS", c)) {
+            rx_set_all(a->first, 1);
+        } else if (isalnum(c)) {
+            return NULL;                        /* some other GNU escape */
+        } else {
+            rx_set(a->first, c);
+            rx_set_all(a->first, 0x80);
+        }
+        return p + 2;
+    case '\0':
+    case '*':
+    case '+':
+    case '?':
+    case '{':
+    case '|':
+    case ')':
+        return NULL;
+    default:
+        /* ASCII letters may match a case variant; in a UTF-8 locale a
+         * few non-ASCII letters fold to ASCII ones (dotless i, long s). */
+        rx_set(a->first, (unsigned char)tolower(c));
+        rx_set(a->first, (unsigned char)toupper(c));
+        rx_set_all(a->first, 0x80);
+        return p + 1;
+    }
+}
+
+/* An atom and its quantifiers. */
+static const char *rx_piece(const char *p, struct rxi *a, int depth)
+{
+    if (!(p = rx_atom(p, a, depth)))
+        return NULL;
+    for (;;) {
+        if (*p == '*' || *p == '+') {
+            a->max = a->max ? RX_INF : 0;
+            a->nullable |= *p == '*';
+            p++;
+        } else if (*p == '?') {
+            a->nullable = 1;
+            p++;
+        } else if (*p == '{') {
+            char *end;
+            if (!isdigit((unsigned char)p[1]))
+                return NULL;
+            unsigned long m = strtoul(p + 1, &end, 10), n = m;
+            int bounded = 1;
+            if (*end == ',') {
+                if (isdigit((unsigned char)end[1]))
+                    n = strtoul(end + 1, &end, 10);
+                else {
+                    bounded = 0;
+                    end++;
+                }
+            }
+            if (*end != '}' || (bounded && n < m))
+                return NULL;
+            a->max = bounded ? rx_mul(a->max, n) : (a->max ? RX_INF : 0);
+            a->nullable |= m == 0;
+            p = end + 1;
+        } else {
+            break;
+        }
+        a->anchor_start = a->anchor_end = 0;
+    }
+    return p;
+}
+
+static const char *rx_branch(const char *p, struct rxi *b, int depth)
+{
+    int first_piece = 1;
+    memset(b, 0, sizeof(*b));
+    b->nullable = 1;
+    while (*p && *p != '|' && *p != ')') {
+        struct rxi a;
+        if (!(p = rx_piece(p, &a, depth)))
+            return NULL;
+        /* '^' and '$' only where they are plainly anchors */
+        if ((a.anchor_start && !first_piece) ||
+            (a.anchor_end && *p && *p != '|' && *p != ')'))
+            return NULL;
+        b->max = rx_add(b->max, a.max);
+        if (b->nullable)
+            rx_union(b->first, a.first);
+        b->nullable &= a.nullable;
+        if (first_piece)
+            b->anchor_start = a.anchor_start;
+        b->anchor_end = a.anchor_end;
+        first_piece = 0;
+    }
+    return p;
+}
+
+static const char *rx_alt(const char *p, struct rxi *out, int depth)
+{
+    if (depth > 32)
+        return NULL;
+    if (!(p = rx_branch(p, out, depth)))
+        return NULL;
+    while (*p == '|') {
+        struct rxi b;
+        if (!(p = rx_branch(p + 1, &b, depth)))
+            return NULL;
+        out->max = out->max > b.max ? out->max : b.max;
+        out->nullable |= b.nullable;
+        rx_union(out->first, b.first);
+        out->anchor_start &= b.anchor_start;
+        out->anchor_end &= b.anchor_end;
+    }
+    return p;
+}
+
+static void rx_analyze(const char *pattern, struct rule *rule)
+{
+    struct rxi r;
+    const char *end = rx_alt(pattern, &r, 0);
+    if (end && *end == '\0' && r.anchor_start && r.anchor_end) {
+        rule->anchored = 1;
+        rule->maxlen = r.max;
+        memcpy(rule->first, r.first, sizeof(rule->first));
+    } else {
+        rule->anchored = 0;
+    }
+}
 
 static void rules_free(struct rules *r)
 {
@@ -117,6 +351,7 @@ static struct rules *rules_load(const char *path, char *err, size_t errlen)
             goto fail;
         }
         r->v[r->n].cut = cut;
+        rx_analyze(s, &r->v[r->n]);
         r->n++;
     }
     fclose(fp);
@@ -241,11 +476,21 @@ static size_t fold_line(const char *s, size_t n, char *out)
     return o;
 }
 
-static int matches_rule(const struct rules *r, const char *line, int *cut)
+static int matches_rule(const struct rules *r, const char *line, size_t len, int *cut)
 {
+    /* Characters regexec() will see, at least: it stops at a NUL, and in
+     * a UTF-8 locale a character has one byte that is not 10xxxxxx. */
+    size_t chars = 0;
+    for (size_t i = 0; i < len && line[i]; i++)
+        chars += ((unsigned char)line[i] & 0xc0) != 0x80;
+    unsigned c0 = (unsigned char)line[0];
     for (size_t i = 0; i < r->n; i++) {
-        if (regexec(&r->v[i].re, line, 0, NULL, 0) == 0) {
-            *cut = r->v[i].cut;
+        const struct rule *ru = &r->v[i];
+        if (ru->anchored && chars &&
+            (chars > ru->maxlen || !(ru->first[c0 >> 3] & (1u << (c0 & 7)))))
+            continue;
+        if (regexec(&ru->re, line, 0, NULL, 0) == 0) {
+            *cut = ru->cut;
             return 1;
         }
     }
@@ -499,7 +744,7 @@ static enum verdict clean_process(void *state, struct record *rec)
         if (!len)
             continue;
         int is_cut;
-        if (matches_rule(cl->rules, line, &is_cut)) {
+        if (matches_rule(cl->rules, line, len, &is_cut)) {
             if (is_cut) {
                 cut = 1;
                 cl->cuts++;
