@@ -396,6 +396,24 @@ oom:
     return -1;
 }
 
+/* 1 if s[0..len) is ASCII without NUL bytes (so valid UTF-8): 8 bytes at
+ * a time, several times faster than the full validator on the usual file. */
+static int ascii_without_nul(const char *s, size_t len)
+{
+    const uint64_t lo = 0x0101010101010101ULL, hi = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if ((w & hi) || ((w - lo) & ~w & hi))   /* a high bit, or a zero byte */
+            return 0;
+    }
+    for (; i < len; i++)
+        if (!s[i] || (s[i] & 0x80))
+            return 0;
+    return 1;
+}
+
 int gazetteer_add_text(struct gazetteer *g, const char *text, size_t len,
                        const char *name, char *err, size_t errlen)
 {
@@ -409,7 +427,7 @@ int gazetteer_add_text(struct gazetteer *g, const char *text, size_t len,
     }
     memcpy(buf, text, len);
     buf[len] = '\0';
-    if (!text_utf8_valid(buf, len, NULL)) {
+    if (!ascii_without_nul(buf, len) && !text_utf8_valid(buf, len, NULL)) {
         snprintf(err, errlen, "%s: not valid UTF-8", name);
         free(buf);
         return -1;
