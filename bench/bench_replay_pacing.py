@@ -117,12 +117,12 @@ def read_all(bootstrap, topic, expect, timeout=120):
     return out
 
 
-def run_case(bootstrap, speed, n, mean_gap_ms, seed):
+def run_case(bootstrap, speed, n, mean_gap_ms, seed, verbose=False, extra=()):
     topic = f"pace-{uuid.uuid4().hex[:8]}"
     create_topic(bootstrap, topic, 3)
     last = produce(bootstrap, topic, n, mean_gap_ms, seed)
     prefix = f"pb{uuid.uuid4().hex[:6]}."
-    cmd = [BIN, "replay", "-c", str(CONFIG), "-b", bootstrap, "-q",
+    cmd = [BIN, "replay", "-c", str(CONFIG), "-b", bootstrap, "-v" if verbose else "-q",
            "-o", f"kafka.input_topics={topic}",
            "-o", f"output.enriched_topic={topic}.enriched",
            "-o", f"output.duplicates_topic={topic}.duplicates",
@@ -130,7 +130,7 @@ def run_case(bootstrap, speed, n, mean_gap_ms, seed):
            "-o", f"output.topic_prefix={topic}.topic.",
            "-o", f"output.state_topic={topic}.state",
            "--from", str(BASE_TS), "--to", str(last + 1), "--speed", speed,
-           "--output-prefix", prefix]
+           "--output-prefix", prefix, *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     res = subprocess.run(cmd, capture_output=True, timeout=3600)
@@ -138,7 +138,10 @@ def run_case(bootstrap, speed, n, mean_gap_ms, seed):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if res.returncode != 0:
         raise SystemExit(f"bench: replay exited {res.returncode}:\n{res.stderr.decode()[-2000:]}")
-    summary = res.stderr.decode().strip().splitlines()[-1]
+    err_lines = [x for x in res.stderr.decode().splitlines() if "librdkafka" not in x]
+    summary = next(x for x in reversed(err_lines) if x.startswith("replay "))
+    if verbose:
+        print("\n".join(err_lines[-6:]), file=sys.stderr)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     recs = read_all(bootstrap, prefix + f"{topic}.enriched", n)
     if len(recs) != n:
@@ -153,6 +156,11 @@ def run_case(bootstrap, speed, n, mean_gap_ms, seed):
         sp = float(speed)
         errs = [(r[3] - recs[0][3]) - (r[0] - recs[0][0]) / sp for r in recs]
         abs_errs = sorted(abs(e) for e in errs)
+        if verbose:                 # where the error is: worst per tenth of the run
+            k = max(1, len(errs) // 10)
+            print("  worst error per tenth (ms): " + " ".join(
+                f"{max(errs[i:i + k], key=abs):+.0f}" for i in range(0, len(errs), k)),
+                file=sys.stderr)
         row.update(planned_s=span_ms / sp / 1000,
                    p50=statistics.median(abs_errs),
                    p99=abs_errs[min(len(abs_errs) - 1, int(0.99 * len(abs_errs)))],
@@ -184,8 +192,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small cases (~30 s)")
     ap.add_argument("--out", help="also write the Markdown table here")
+    ap.add_argument("--case", action="append", metavar="SPEED:RECORDS:GAP_MS",
+                    help="run only these cases (repeatable)")
+    ap.add_argument("--replay-arg", action="append", default=[], metavar="ARG",
+                    help="extra argument for wirestream replay (repeatable)")
+    ap.add_argument("-v", action="store_true", help="pass -v to replay, show its stderr tail")
     args = ap.parse_args()
-    if args.quick:
+    if args.case:
+        cases = [(c.split(":")[0], int(c.split(":")[1]), int(c.split(":")[2]))
+                 for c in args.case]
+    elif args.quick:
         cases = [("1", 100, 50), ("10", 300, 200), ("100", 1000, 300), ("max", 3000, 100)]
     else:
         cases = [("1", 400, 50), ("10", 1500, 100), ("100", 5000, 200), ("1000", 10000, 500),
@@ -201,7 +217,8 @@ def main():
         rows = []
         for speed, n, gap in cases:
             print(f"bench: speed {speed}, {n} records, mean gap {gap} ms ...", file=sys.stderr)
-            rows.append(run_case(bootstrap, speed, n, gap, seed=n))
+            rows.append(run_case(bootstrap, speed, n, gap, seed=n, verbose=args.v,
+                                 extra=args.replay_arg))
             print("  " + rows[-1]["summary"], file=sys.stderr)
         load = os.getloadavg()
         text = (f"Replay pacing, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "

@@ -10,7 +10,18 @@
  * Messages are merged across partitions by (timestamp, topic, partition,
  * offset) - the processing order, hence every dedupe decision, is the
  * same on every run - and released when due for the requested speed.
+ *
+ * Each partition is read from its own librdkafka queue (not forwarded to
+ * the consumer queue), one head at a time: a message that is not due yet
+ * simply stays at the head, and librdkafka stops fetching a partition
+ * whose queue holds its prefetch limit. Nothing is paused and resumed
+ * (a resumed partition waits a fetch round trip, up to fetch.wait.max.ms,
+ * which stalled the merge), and memory is bounded per partition by
+ * queued.min.messages / queued.max.messages.kbytes.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,19 +41,20 @@
 
 #define MOD "replay"
 #define PLAN_TIMEOUT_MS 15000
-#define BUF_HIGH 512          /* messages buffered per partition before it pauses */
-#define BUF_LOW 128           /* ... and resumes */
+#define SAFETY_MS 100         /* re-check the queues even without a wake-up */
 #define PRESSURE_RETRY_MS 5   /* re-check after in-flight outputs drained a bit */
 #define STALL_MS 60000        /* no input at all while waiting for it: give up */
 #define RUN_SLICE_MS 1000     /* the loop returns this often to check for a stall */
 
-/* Messages of one planned partition, read but not processed yet, in
- * offset order (a ring). */
+/* One planned partition: its librdkafka queue and the messages taken
+ * from it but not processed yet, in offset order (a ring; usually just
+ * the head). */
 struct pbuf {
     struct range_part *rp;
+    rd_kafka_queue_t *kq;         /* NULL: nothing to read (empty range) */
     rd_kafka_message_t **q;
     size_t head, len, cap;
-    int paused;
+    int paused;                   /* done: fetch nothing more */
 };
 
 struct replay {
@@ -56,12 +68,15 @@ struct replay {
     int64_t base_ts, base_mono;   /* pacing: first emitted timestamp and when */
     int paced;
     int64_t last_ts;              /* timestamp of the last emitted message */
-    struct event *ev_pump, *ev_progress;
+    struct event *ev_pump, *ev_progress, *ev_wake, *ev_safety;
+    int wake[2];                  /* the partition queues write here */
     int64_t t0;                   /* mono ms at assignment */
     int finished;                 /* every partition done, every buffer empty */
     int waiting_input;            /* the merge waits for a partition's next message */
+    int64_t wait_since;           /* mono ms the current wait for input started */
     uint64_t read;                /* messages taken inside the plan's offsets */
     uint64_t in_range, warmed, skipped;
+    uint64_t input_waits, pressure_waits;   /* why the merge stopped (debug) */
 };
 
 static int64_t mono_ms(void)
@@ -128,14 +143,21 @@ static rd_kafka_message_t *pbuf_pop(struct pbuf *b)
     return m;
 }
 
-static void free_buffers(struct replay *r)
+/* Messages and queues go back before the consumer closes. */
+static void release_input(struct replay *r)
 {
     for (size_t i = 0; r->bufs && i < r->plan.n; i++) {
-        while (r->bufs[i].len)
-            rd_kafka_message_destroy(pbuf_pop(&r->bufs[i]));
-        free(r->bufs[i].q);
-        r->bufs[i].q = NULL;
-        r->bufs[i].cap = 0;
+        struct pbuf *b = &r->bufs[i];
+        while (b->len)
+            rd_kafka_message_destroy(pbuf_pop(b));
+        free(b->q);
+        b->q = NULL;
+        b->cap = 0;
+        if (b->kq) {
+            rd_kafka_queue_io_event_enable(b->kq, -1, NULL, 0);
+            rd_kafka_queue_destroy(b->kq);
+            b->kq = NULL;
+        }
     }
 }
 
@@ -157,6 +179,8 @@ static void set_paused(struct replay *r, struct pbuf *b, int pause)
 }
 
 /* ---- the merge ------------------------------------------------------------ */
+
+static void fill(struct replay *r, struct pbuf *b);
 
 static int64_t msg_ts(const rd_kafka_message_t *m)
 {
@@ -190,8 +214,12 @@ static struct pbuf *next_head(struct replay *r, int *wait)
     r->waiting_input = 0;
     for (size_t i = 0; i < r->plan.n; i++) {
         struct pbuf *b = &r->bufs[i];
+        if (b->len == 0)
+            fill(r, b);
         if (b->len == 0) {
             if (!b->rp->done) {
+                if (!r->wait_since)
+                    r->wait_since = mono_ms();
                 *wait = r->waiting_input = 1;
                 return NULL;
             }
@@ -200,6 +228,10 @@ static struct pbuf *next_head(struct replay *r, int *wait)
         if (!best || head_before(b, best))
             best = b;
     }
+    if (r->wait_since && mono_ms() - r->wait_since >= 50)
+        log_debug(MOD, "the merge waited %" PRId64 " ms for input",
+                  mono_ms() - r->wait_since);
+    r->wait_since = 0;
     return best;
 }
 
@@ -224,6 +256,7 @@ static void pump(struct replay *r)
     while (!pipeline_failed(r->p, NULL, 0)) {
         struct pbuf *b = next_head(r, &wait);
         if (!b) {
+            r->input_waits += wait;
             if (!wait && !r->finished) {
                 r->finished = 1;
                 log_debug(MOD, "every partition read to the end of the range");
@@ -236,6 +269,7 @@ static void pump(struct replay *r)
         if (emit) {
             pipeline_counters(r->p, &c);
             if (c.in_flight >= max) {
+                r->pressure_waits++;
                 arm_pump(r, PRESSURE_RETRY_MS);
                 return;
             }
@@ -264,8 +298,6 @@ static void pump(struct replay *r)
             r->skipped++;   /* inside the offsets, outside the time range */
         }
         rd_kafka_message_destroy(pbuf_pop(b));
-        if (b->paused && !b->rp->done && b->len <= BUF_LOW)
-            set_paused(r, b, 0);
     }
 }
 
@@ -274,16 +306,15 @@ static void ev_pump_cb(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
-/* The pipeline's input hook (pipeline.h): buffers, then pumps. */
-static void on_input(void *arg, struct pipeline *p, rd_kafka_message_t *m)
-{
-    struct replay *r = arg;
-    struct range_part *rp = m->rkt ? range_find(&r->plan, rd_kafka_topic_name(m->rkt),
-                                                m->partition) : NULL;
-    struct pbuf *b = rp ? &r->bufs[rp - r->plan.parts] : NULL;
+/* ---- input ----------------------------------------------------------------- */
 
-    if (!b || rp->done) {
-        rd_kafka_message_destroy(m);      /* past the end, or fetched before a pause */
+/* Files one message or partition EOF of b's partition (owned). */
+static void take(struct replay *r, struct pbuf *b, rd_kafka_message_t *m)
+{
+    struct range_part *rp = b->rp;
+
+    if (rp->done) {
+        rd_kafka_message_destroy(m);      /* past the end */
     } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         /* The end of the log: the offsets left before the planned end were
          * compacted away or are transaction markers. */
@@ -292,21 +323,89 @@ static void on_input(void *arg, struct pipeline *p, rd_kafka_message_t *m)
                       rp->topic, (int)rp->partition, m->offset, rp->end);
         rp->done = 1;
         rd_kafka_message_destroy(m);
+    } else if (m->err) {
+        log_warn(MOD, "%s [%d]: %s", rp->topic, (int)rp->partition, rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
     } else if (!range_advance(rp, m->offset)) {
         rd_kafka_message_destroy(m);
     } else if (pbuf_push(b, m) < 0) {
         log_error(MOD, "out of memory buffering input");
         rd_kafka_message_destroy(m);
-        pipeline_request_stop(p);
-        return;
+        pipeline_request_stop(r->p);
     } else {
         r->read++;
-        if (b->len >= BUF_HIGH)
-            set_paused(r, b, 1);
     }
-    if (b && rp->done)
+    if (rp->done)
         set_paused(r, b, 1);              /* fetch nothing more from it */
+}
+
+/* Takes the next message of an empty partition from its queue, if one is
+ * there (never waits: its arrival writes to the wake-up pipe). */
+static void fill(struct replay *r, struct pbuf *b)
+{
+    while (b->kq && b->len == 0 && !b->rp->done) {
+        rd_kafka_message_t *m = rd_kafka_consume_queue(b->kq, 0);
+        if (!m)
+            return;
+        take(r, b, m);
+    }
+}
+
+/* The pipeline's input hook (pipeline.h): the consumer queue only carries
+ * what a partition queue did not take (nothing, normally). */
+static void on_input(void *arg, struct pipeline *p, rd_kafka_message_t *m)
+{
+    struct replay *r = arg;
+    struct range_part *rp = m->rkt ? range_find(&r->plan, rd_kafka_topic_name(m->rkt),
+                                                m->partition) : NULL;
+    if (!rp) {
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    take(r, &r->bufs[rp - r->plan.parts], m);
     pump(r);
+}
+
+static void ev_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    char buf[256];
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    pump(arg);
+}
+
+/* Reads each planned partition through its own queue, waking the loop
+ * through one pipe. Before the assignment, so nothing reaches the
+ * consumer queue. 0 / -1 with err. */
+static int open_queues(struct replay *r, rd_kafka_t *rk, char *err, size_t errlen)
+{
+    if (pipe2(r->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+        r->wake[0] = r->wake[1] = -1;
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < r->plan.n; i++) {
+        struct pbuf *b = &r->bufs[i];
+        if (b->rp->done)
+            continue;
+        if (!(b->kq = rd_kafka_queue_get_partition(rk, b->rp->topic, b->rp->partition))) {
+            snprintf(err, errlen, "no queue for %s [%d]", b->rp->topic, (int)b->rp->partition);
+            return -1;
+        }
+        rd_kafka_queue_forward(b->kq, NULL);
+        rd_kafka_queue_io_event_enable(b->kq, r->wake[1], "r", 1);
+    }
+    return 0;
+}
+
+/* Prefetch bounds per partition queue, unless the configuration sets them. */
+static int default_prop(struct settings *s, const char *key, const char *val, char *err,
+                        size_t errlen)
+{
+    if (conf_get(conf_section(s->cf, "librdkafka"), key) ||
+        conf_get(conf_section(s->cf, "librdkafka.consumer"), key))
+        return 0;
+    return conf_override(s->cf, "librdkafka.consumer", key, val, err, errlen);
 }
 
 /* ---- progress and summary --------------------------------------------------- */
@@ -414,6 +513,9 @@ static int configure(struct settings *s, const char *prefix, const char *group, 
         if (conf_override(s->cf, "librdkafka.consumer", forced[i], forced[i + 1], err,
                           errlen) < 0)
             return -1;
+    if (default_prop(s, "queued.min.messages", "2000", err, errlen) < 0 ||
+        default_prop(s, "queued.max.messages.kbytes", "16384", err, errlen) < 0)
+        return -1;
     return conf_override(s->cf, "librdkafka.consumer", "group.id", group, err, errlen);
 }
 
@@ -441,6 +543,7 @@ int cmd_replay(int argc, char **argv)
     int rc = EXIT_USAGE;
 
     memset(&r, 0, sizeof(r));
+    r.wake[0] = r.wake[1] = -1;
     if (cli_common(argc, argv, &cli) < 0)
         return EXIT_USAGE;
     for (int i = 1; i < cli.nrest; i++) {
@@ -554,7 +657,13 @@ int cmd_replay(int argc, char **argv)
     struct event_base *base = pipeline_base(r.p);
     r.ev_pump = event_new(base, -1, 0, ev_pump_cb, &r);
     r.ev_progress = event_new(base, -1, EV_PERSIST, ev_progress_cb, &r);
-    if (!r.ev_pump || !r.ev_progress) {
+    r.ev_safety = event_new(base, -1, EV_PERSIST, ev_pump_cb, &r);
+    if (open_queues(&r, rk, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wirestream replay: %s\n", err);
+        goto out;
+    }
+    r.ev_wake = event_new(base, r.wake[0], EV_READ | EV_PERSIST, ev_wake_cb, &r);
+    if (!r.ev_pump || !r.ev_progress || !r.ev_safety || !r.ev_wake) {
         fprintf(stderr, "wirestream replay: libevent: cannot create events\n");
         goto out;
     }
@@ -575,6 +684,9 @@ int cmd_replay(int argc, char **argv)
              s->kafka.input_topics.n > 1 ? " ..." : "", speed_arg, prefix,
              s->output.enriched_topic, group);
     r.t0 = mono_ms();
+    struct timeval safety = {0, SAFETY_MS * 1000};
+    event_add(r.ev_wake, NULL);
+    event_add(r.ev_safety, &safety);
     if (!cli.quiet && progress_ms > 0) {
         struct timeval tv = {(time_t)(progress_ms / 1000),
                              (suseconds_t)((progress_ms % 1000) * 1000)};
@@ -604,7 +716,9 @@ int cmd_replay(int argc, char **argv)
     }
     event_del(r.ev_progress);
     event_del(r.ev_pump);
-    free_buffers(&r);                    /* before the consumer closes */
+    event_del(r.ev_safety);
+    event_del(r.ev_wake);
+    release_input(&r);                   /* before the consumer closes */
     int stopped = pipeline_stop(r.p);
     struct pipeline_counters c;
     pipeline_counters(r.p, &c);
@@ -612,17 +726,22 @@ int cmd_replay(int argc, char **argv)
     if (pipeline_failed(r.p, err, sizeof(err)))
         fprintf(stderr, "wirestream replay: %s\n", err);
     print_summary(&r, &c, mono_ms() - r.t0, ok ? "done" : "incomplete");
+    log_debug(MOD, "the merge stopped for input %" PRIu64 " times, for in-flight outputs %"
+              PRIu64 " times", r.input_waits, r.pressure_waits);
     rc = ok ? 0 : EXIT_RUNTIME;
 out:
     /* The events live on the pipeline's loop; messages must be released
      * before their client is destroyed. */
-    if (r.ev_pump)
-        event_free(r.ev_pump);
-    if (r.ev_progress)
-        event_free(r.ev_progress);
-    free_buffers(&r);
+    struct event *evs[] = {r.ev_pump, r.ev_progress, r.ev_safety, r.ev_wake};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    release_input(&r);
     free(r.bufs);
     pipeline_free(r.p);
+    for (int i = 0; i < 2; i++)
+        if (r.wake[i] >= 0)
+            close(r.wake[i]);
     range_plan_free(&r.plan);
     cli_free(&cli);
     return rc;
