@@ -14,7 +14,11 @@ WIRESTREAM_BIN picks the binary (default ./wirestream).
 import json
 import os
 import re
+import selectors
+import signal
+import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -70,7 +74,7 @@ def outputs(topic):
                 state=f"{topic}.state")
 
 
-def replay(broker, topic, prefix, *extra, frm=T1, to=T2, check=0):
+def replay_args(broker, topic, prefix, frm=T1, to=T2):
     o = outputs(topic)
     args = ["replay", "-b", broker.bootstrap, "--progress", "200ms",
             "-o", f"kafka.input_topics={topic}",
@@ -82,6 +86,11 @@ def replay(broker, topic, prefix, *extra, frm=T1, to=T2, check=0):
             "--from", frm, "--output-prefix", prefix]
     if to:
         args += ["--to", to]
+    return args
+
+
+def replay(broker, topic, prefix, *extra, frm=T1, to=T2, check=0):
+    args = replay_args(broker, topic, prefix, frm, to)
     res = wirestream(*args, *extra, check=check)
     err = res.stderr.decode("utf-8", "replace")
     m = re.search(r"^replay (done|incomplete): (.*)$", err, re.M)
@@ -331,6 +340,42 @@ def test_dead_letters_go_under_the_prefix(broker, new_topic):
     dl = read(broker, prefix + o["deadletter"])
     assert [(r.key, r.value) for r in dl] == [(b"junk", garbage)]
     assert o["deadletter"] not in topic_names(broker)
+
+
+def test_sigterm_while_holding_a_message(broker, archive_topic):
+    # At speed 1 the second story of the range is due hours after the
+    # first: replay holds it on a timer, and a signal still stops it at once.
+    prefix = f"rs-{uuid.uuid4().hex[:6]}."
+    args = replay_args(broker, archive_topic, prefix)
+    proc = subprocess.Popen([BIN, args[0], "-c", str(CONFIG)] + args[1:] + ["--speed", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = b""
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stderr, selectors.EVENT_READ)
+        deadline = time.monotonic() + 60
+        while b"(1 in range)" not in err:
+            assert time.monotonic() < deadline, err.decode(errors="replace")[-2000:]
+            assert proc.poll() is None, err.decode(errors="replace")[-2000:]
+            if sel.select(timeout=1):
+                err += os.read(proc.stderr.fileno(), 65536)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, rest = proc.communicate(timeout=30)
+        err += rest
+        stopped_in = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = err.decode(errors="replace")
+    assert proc.returncode == 1, text[-2000:]
+    assert stopped_in < 10, stopped_in
+    m = re.search(r"^replay incomplete: .*in_range=(\d+) .*enriched=(\d+)", text, re.M)
+    assert m and m.group(1) == "1" and m.group(2) == "1", text[-2000:]
+    # The one processed story was delivered before the exit.
+    first = min((a for a in archive()[0] if in_range(a)), key=lambda a: a["date"])
+    assert ids(read(broker, prefix + outputs(archive_topic)["enriched"])) == [first["id"]]
 
 
 def test_usage_errors():
