@@ -128,7 +128,7 @@ clean:
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_NAMES   := decode clean entities gazetteer taxonomy conf
+FUZZ_NAMES   := decode clean entities gazetteer taxonomy conf state
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_BIN     := $(FUZZ_NAMES:%=build-fuzz/fuzz/fuzz_%)
 FUZZ_SHARED  := fuzz/fuzz_targets.c fuzz/fuzz_targets.h fuzz/fuzz_main.h

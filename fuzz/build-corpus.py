@@ -18,7 +18,7 @@ import shutil
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGETS = ["decode", "clean", "entities", "gazetteer", "taxonomy", "conf"]
+TARGETS = ["decode", "clean", "entities", "gazetteer", "taxonomy", "conf", "state"]
 MAX_PER_SOURCE = 150        # inputs taken from one fixture file
 MAX_SEED = 64 * 1024        # libFuzzer mutates small inputs faster
 

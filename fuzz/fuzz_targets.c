@@ -6,8 +6,13 @@
  * scripts/fuzz-smoke.sh), and #included by tests/unit/test_regressions.c,
  * so that the saved crash inputs replay through the very same code.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create */
+#endif
 #include <math.h>
 #include <stdarg.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +26,13 @@
 #include "core/gazetteer.h"
 #include "core/record.h"
 #include "core/settings.h"
+#include "core/statestore_file.h"
 #include "core/taxonomy.h"
 #include "core/text.h"
 #include "processors/processor.h"
 
 const char *const fuzz_target_names[] = {
-    "decode", "clean", "entities", "gazetteer", "taxonomy", "conf", NULL,
+    "decode", "clean", "entities", "gazetteer", "taxonomy", "conf", "state", NULL,
 };
 
 struct fuzz_env {
@@ -300,6 +306,72 @@ out:
     return rc;
 }
 
+/* A state file (statestore_file.h format) as `process --state` reads it,
+ * each entry restored into a fresh dedupe, then two articles checked
+ * against what was restored. The store reads a path, so the input goes
+ * through a memory file. The chain is new for every input: restored
+ * entries must not leak from one input into the next. */
+static const char *const state_articles[] = {
+    "{\"id\": \"nato-vilnius-a-orig\", \"body\": \"VILNIUS, July 11 (Wire) - NATO leaders "
+    "meeting in Vilnius agreed on Tuesday to a new plan for the defence of the alliance's "
+    "eastern flank, diplomats said, after talks that ran late into the night.\"}",
+    "{\"id\": \"fuzz-new\", \"body\": \"KYIV (Wire) - Talks on grain transit resumed on "
+    "Monday between Ukrainian and Polish officials, the ministry said.\"}",
+};
+
+static int restore_one(void *opaque, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)chain_restore(opaque, key, klen, val, vlen); /* unknown entries are skipped */
+    return 0;
+}
+
+static int run_state(struct fuzz_env *env, const uint8_t *data, size_t size, char *err,
+                     size_t errlen)
+{
+    char path[64], lerr[512] = "";
+    int rc = 0, fd = memfd_create("fuzz-state", 0);
+    struct file_store *fs = NULL;
+    struct chain *ch = NULL;
+
+    if (fd < 0)
+        return bad(err, errlen, "memfd_create failed");
+    if (write(fd, data, size) != (ssize_t)size) {
+        rc = bad(err, errlen, "write to the memory file failed");
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    if (!(fs = file_store_open(path, lerr, sizeof(lerr)))) {
+        if (!lerr[0])
+            rc = bad(err, errlen, "file_store_open failed without an error message");
+        goto out;
+    }
+    if (!(ch = chain_new(env->settings, NULL, lerr, sizeof(lerr)))) {
+        rc = bad(err, errlen, "chain_new: %s", lerr);
+        goto out;
+    }
+    (void)file_store_foreach(fs, restore_one, ch);
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        struct decode_error derr = {0};
+        const char *a = state_articles[i];
+        struct record *rec = decode_article(a, strlen(a), &env->dopts, &derr);
+        if (!rec) {
+            rc = bad(err, errlen, "fixed article %zu does not decode: %s", i, derr.msg);
+            break;
+        }
+        enum verdict v = chain_process(ch, rec);
+        if (v == VERDICT_KEEP)
+            rc = check_record(rec, err, errlen);
+        if (rc == 0 && rec->dedupe.similarity < 0.0)
+            rc = bad(err, errlen, "negative similarity");
+        record_free(rec);
+    }
+out:
+    chain_free(ch);
+    file_store_free(fs);
+    close(fd);
+    return rc;
+}
+
 /* ------------------------------------------------------------ set-up */
 
 static int load_settings(struct fuzz_env *env, const char *root, const char *processors, char *err,
@@ -310,7 +382,10 @@ static int load_settings(struct fuzz_env *env, const char *root, const char *pro
     struct conf_file *cf = conf_load(path, err, errlen);
     if (!cf)
         return -1;
-    if (conf_override(cf, "pipeline", "processors", processors, err, errlen) < 0) {
+    /* A small dedupe index: the state target builds one per input. */
+    if (conf_override(cf, "pipeline", "processors", processors, err, errlen) < 0 ||
+        conf_override(cf, "processor.dedupe", "max_entries", "1000", err, errlen) < 0 ||
+        conf_override(cf, "processor.dedupe", "memory_budget", "8MiB", err, errlen) < 0) {
         conf_file_free(cf);
         return -1;
     }
@@ -319,7 +394,8 @@ static int load_settings(struct fuzz_env *env, const char *root, const char *pro
     env->dopts.format = INPUT_AUTO;
     env->dopts.max_body_size = (size_t)env->settings->input.max_body_size;
     env->dopts.max_message_size = (size_t)env->settings->input.max_message_size;
-    if (processors[0] && !(env->chain = chain_new(env->settings, NULL, err, errlen)))
+    if (processors[0] && env->run != run_state &&
+        !(env->chain = chain_new(env->settings, NULL, err, errlen)))
         return -1;
     return 0;
 }
@@ -354,6 +430,10 @@ struct fuzz_env *fuzz_env_open(const char *name, const char *root, char *err, si
         env->run = run_taxonomy;
     } else if (strcmp(name, "conf") == 0) {
         env->run = run_conf;
+    } else if (strcmp(name, "state") == 0) {
+        /* chain_new per input, from these settings (see run_state). */
+        env->run = run_state;
+        processors = "dedupe";
     } else {
         snprintf(err, errlen, "unknown fuzz target '%s'", name);
         free(env);

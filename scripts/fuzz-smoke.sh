@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(decode clean entities gazetteer taxonomy conf)
+[ ${#targets[@]} -eq 0 ] && targets=(decode clean entities gazetteer taxonomy conf state)
 
 if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
     echo "fuzz-smoke: ${FUZZ_CC:-clang} not found (apt-get install clang libclang-rt-14-dev)" >&2

@@ -8,6 +8,7 @@
  * invariant fails the test with the file's name. Run from the source tree
  * (tests/run.sh does).
  */
+#define _GNU_SOURCE /* fuzz_targets.c uses memfd_create */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,6 +135,12 @@ static void test_conf(void **state)
     assert_true(replay("conf") > 0);
 }
 
+static void test_state(void **state)
+{
+    (void)state;
+    assert_true(replay("state") > 0);
+}
+
 /* The replay must be able to fail: an input that breaks no invariant
  * passes, and the invariant checks themselves catch a bad record. */
 static void test_invariants_catch_bad_records(void **state)
@@ -184,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_gazetteer),
         cmocka_unit_test(test_taxonomy),
         cmocka_unit_test(test_conf),
+        cmocka_unit_test(test_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
