@@ -436,7 +436,10 @@ static size_t match_bridged(const struct gazetteer *g, const struct tokens *t, s
     while (j + 1 < t->n && t->toks[j + 1].len == 1 && !(t->toks[j + 1].flags & TOK_BREAK))
         j++;
     const struct token *last = &t->toks[j];
-    if (j == i || j + 1 >= t->n || !(t->toks[j + 1].flags & TOK_BREAK) ||
+    /* local[] below holds BRIDGE_TOKENS tokens: a longer run of single
+     * letters ("N.N.N.N...", found by fuzz_entities) is not bridged. */
+    if (j == i || j + 1 - i >= BRIDGE_TOKENS || j + 1 >= t->n ||
+        !(t->toks[j + 1].flags & TOK_BREAK) ||
         last->off + 1 >= text_len || text[last->off + 1] != '.' ||
         (t->toks[j + 1].flags & TOK_PARA_START))
         return phrase_set_match_at(g->ps, t, i, m, max);
