@@ -135,35 +135,79 @@ int decode_iso8601(const char *s, int64_t *ms, char out[32])
     return 0;
 }
 
-/* Fields the decoder maps; everything else is passed through. */
+/* Fields the decoder maps; everything else is passed through. The order
+ * is the index into struct fval arrays below. */
+enum {
+    F_ID, F_URI, F_HEADLINE, F_BODY, F_BODY_TEXT, F_DATE, F_VERSIONCREATED, F_FIRSTCREATED,
+    F_SOURCE, F_AGENCY, F_URL, F_LANGUAGE, F_COUNT
+};
+
 static const char *const known_fields[] = {
     "id", "uri", "headline", "body", "body_text", "date", "versioncreated",
     "firstcreated", "source", "agency", "url", "language", NULL,
 };
 
-static int is_known(const char *k)
+static int known_index(const char *k)
 {
-    for (size_t i = 0; known_fields[i]; i++)
+    for (int i = 0; known_fields[i]; i++)
         if (strcmp(k, known_fields[i]) == 0)
-            return 1;
+            return i;
+    return -1;
+}
+
+/* One known field as found in the input. */
+enum { FV_ABSENT = 0, FV_NULL, FV_STRING, FV_OTHER };
+
+struct fval {
+    int kind;
+    const char *s;          /* FV_STRING: the decoded value, NUL-terminated */
+    size_t len;
+    char *own;              /* s when it is malloc'd and may be taken over */
+};
+
+/* The fields of one article object, from either parser. Passthrough
+ * fields: borrowed keys and values, in input order. */
+struct fields {
+    struct fval v[F_COUNT];
+    const char **xkeys;
+    json_t **xvals;
+    size_t nx, capx;
+};
+
+static int fields_add_extra(struct fields *f, const char *key, json_t *val)
+{
+    if (f->nx == f->capx) {
+        size_t cap = f->capx ? f->capx * 2 : 16;
+        const char **nk = realloc(f->xkeys, cap * sizeof(*nk));
+        if (!nk)
+            return -1;
+        f->xkeys = nk;
+        json_t **nv = realloc(f->xvals, cap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        f->xvals = nv;
+        f->capx = cap;
+    }
+    f->xkeys[f->nx] = key;
+    f->xvals[f->nx++] = val;
     return 0;
 }
 
 /* Gets an optional string field; returns 0 when absent or null, 1 when a
  * string, -1 (and fills err) for any other type. */
-static int get_str(json_t *obj, const char *key, const char **out, size_t *len,
+static int get_str(const struct fields *f, int idx, const char **out, size_t *len,
                    struct decode_error *err)
 {
-    json_t *v = json_object_get(obj, key);
-    if (!v || json_is_null(v))
+    const struct fval *v = &f->v[idx];
+    if (v->kind == FV_ABSENT || v->kind == FV_NULL)
         return 0;
-    if (!json_is_string(v)) {
-        fail(err, DECODE_WRONG_TYPE, "field \"%s\" must be a string", key);
+    if (v->kind != FV_STRING) {
+        fail(err, DECODE_WRONG_TYPE, "field \"%s\" must be a string", known_fields[idx]);
         return -1;
     }
-    *out = json_string_value(v);
+    *out = v->s;
     if (len)
-        *len = json_string_length(v);
+        *len = v->len;
     return 1;
 }
 
@@ -193,46 +237,37 @@ static int only_space(const char *s, size_t len)
     return 1;
 }
 
-static struct record *decode_json(const char *buf, size_t len, const struct decode_opts *o,
-                                  struct decode_error *err)
+/* The record from the fields of a parsed object, whichever parser read it.
+ * Takes over f->v[].own of the body when it uses it (sets it NULL). */
+static struct record *build_record(struct fields *f, const struct decode_opts *o,
+                                   struct decode_error *err)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     struct record *rec = NULL;
     const char *s;
     size_t slen;
-    int r;
+    int r, which;
 
-    if (!root) {
-        fail(err, DECODE_INVALID_JSON, "line %d column %d: %s", jerr.line, jerr.column,
-             jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        fail(err, DECODE_NOT_OBJECT, "expected a JSON object, got %s",
-             json_is_array(root) ? "an array" : json_is_string(root) ? "a string" : "a scalar");
-        goto out;
-    }
     if (!(rec = record_new()))
         goto oom;
     rec->format = INPUT_JSON;
 
     /* id, else ninjs uri */
-    if ((r = get_str(root, "id", &s, &slen, err)) < 0)
+    if ((r = get_str(f, F_ID, &s, &slen, err)) < 0)
         goto bad;
-    if (r == 0 && (r = get_str(root, "uri", &s, &slen, err)) < 0)
+    if (r == 0 && (r = get_str(f, F_URI, &s, &slen, err)) < 0)
         goto bad;
     if (r > 0 && slen > 0 && record_set(&rec->id, s, slen) < 0)
         goto oom;
 
-    if ((r = get_str(root, "headline", &s, &slen, err)) < 0)
+    if ((r = get_str(f, F_HEADLINE, &s, &slen, err)) < 0)
         goto bad;
     if (r > 0 && !only_space(s, slen) && record_set(&rec->headline, s, slen) < 0)
         goto oom;
 
-    if ((r = get_str(root, "body", &s, &slen, err)) < 0)
+    which = F_BODY;
+    if ((r = get_str(f, F_BODY, &s, &slen, err)) < 0)
         goto bad;
-    if (r == 0 && (r = get_str(root, "body_text", &s, &slen, err)) < 0)
+    if (r == 0 && (r = get_str(f, which = F_BODY_TEXT, &s, &slen, err)) < 0)
         goto bad;
     if (r == 0) {
         fail(err, DECODE_MISSING_BODY, "no \"body\" or \"body_text\" field");
@@ -247,55 +282,392 @@ static struct record *decode_json(const char *buf, size_t len, const struct deco
         fail(err, DECODE_EMPTY_BODY, "body is empty");
         goto bad;
     }
-    char *body = ws_strndup(s, slen);
-    if (!body)
+    char *body = f->v[which].own;
+    if (body)
+        f->v[which].own = NULL;
+    else if (!(body = ws_strndup(s, slen)))
         goto oom;
     record_take_body(rec, body, slen);
 
-    static const char *const date_fields[] = {"date", "versioncreated", "firstcreated"};
+    static const int date_fields[] = {F_DATE, F_VERSIONCREATED, F_FIRSTCREATED};
     for (size_t i = 0; i < 3; i++) {
-        if ((r = get_str(root, date_fields[i], &s, NULL, err)) < 0)
+        if ((r = get_str(f, date_fields[i], &s, NULL, err)) < 0)
             goto bad;
         if (r > 0) {
-            if (set_date(rec, s, date_fields[i], err) < 0)
+            if (set_date(rec, s, known_fields[date_fields[i]], err) < 0)
                 goto bad;
             break;
         }
     }
     struct {
-        const char *key;
+        int idx;
         char **field;
     } plain[] = {
-        {"source", &rec->source}, {"agency", &rec->agency},
-        {"url", &rec->url}, {"language", &rec->language},
+        {F_SOURCE, &rec->source}, {F_AGENCY, &rec->agency},
+        {F_URL, &rec->url}, {F_LANGUAGE, &rec->language},
     };
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-        if ((r = get_str(root, plain[i].key, &s, &slen, err)) < 0)
+        if ((r = get_str(f, plain[i].idx, &s, &slen, err)) < 0)
             goto bad;
         if (r > 0 && slen && record_set(plain[i].field, s, slen) < 0)
             goto oom;
     }
 
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) {
-        if (is_known(key))
-            continue;
+    for (size_t i = 0; i < f->nx; i++) {
         if (!rec->extra && !(rec->extra = json_object()))
             goto oom;
-        if (json_object_set(rec->extra, key, val) < 0)
+        if (json_object_set(rec->extra, f->xkeys[i], f->xvals[i]) < 0)
             goto oom;
     }
-    json_decref(root);
     return rec;
 oom:
     fail(err, "out_of_memory", "out of memory");
 bad:
     record_free(rec);
+    return NULL;
+}
+
+/*
+ * Fast path: one pass over the top-level object that decodes the known
+ * string fields straight into their own buffers, and hands each other
+ * value to Jansson on its own (strings are made directly). Jansson parsed
+ * the whole object into a tree before, which cost more than the rest of
+ * decoding. It only accepts what it fully understands; anything else
+ * (syntax errors, duplicate keys, \u0000, a known field that is neither a
+ * string nor null, allocation failure) returns -1 and the Jansson path
+ * decides, with its own error messages. The input is valid UTF-8 without
+ * NUL bytes (checked by decode_article()).
+ */
+struct fast {
+    struct fields f;
+    char *keys[64];         /* decoded keys, owned */
+    size_t nkeys;
+};
+
+static void fast_free(struct fast *fp)
+{
+    for (size_t i = 0; i < F_COUNT; i++)
+        free(fp->f.v[i].own);
+    for (size_t i = 0; i < fp->nkeys; i++)
+        free(fp->keys[i]);
+    for (size_t i = 0; i < fp->f.nx; i++)
+        json_decref(fp->f.xvals[i]);
+    free(fp->f.xkeys);
+    free(fp->f.xvals);
+}
+
+static int json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int hex4(const char *p, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (uint32_t)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A JSON string; *pp points after the opening quote and is moved past the
+ * closing one. Returns the malloc'd decoded value, NULL when it is not one
+ * Jansson would accept as is (or on allocation failure). */
+static char *fast_string(const char **pp, const char *end, size_t *outlen)
+{
+    const char *p = *pp, *q = p;
+    int escapes = 0;
+    while (q < end && *q != '"') {
+        if ((unsigned char)*q < 0x20)
+            return NULL;
+        if (*q == '\\') {
+            escapes = 1;
+            if (++q >= end)
+                return NULL;
+        }
+        q++;
+    }
+    if (q >= end)
+        return NULL;
+    char *out = malloc((size_t)(q - p) + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    if (!escapes) {
+        n = (size_t)(q - p);
+        memcpy(out, p, n);
+    } else {
+        while (p < q) {
+            const char *bs = memchr(p, '\\', (size_t)(q - p));
+            size_t run = bs ? (size_t)(bs - p) : (size_t)(q - p);
+            memcpy(out + n, p, run);
+            n += run;
+            p += run;
+            if (p >= q)
+                break;
+            char c = p[1];
+            p += 2;
+            switch (c) {
+            case '"': case '\\': case '/': out[n++] = c; break;
+            case 'b': out[n++] = '\b'; break;
+            case 'f': out[n++] = '\f'; break;
+            case 'n': out[n++] = '\n'; break;
+            case 'r': out[n++] = '\r'; break;
+            case 't': out[n++] = '\t'; break;
+            case 'u': {
+                uint32_t cp, lo;
+                if (q - p < 4 || hex4(p, &cp) < 0)
+                    goto bad;
+                p += 4;
+                if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+                    goto bad;
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                    if (q - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) < 0 ||
+                        lo < 0xdc00 || lo > 0xdfff)
+                        goto bad;
+                    p += 6;
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                }
+                /* \uXXXX is 6 bytes (a pair 12) and its UTF-8 at most 4 */
+                if (cp < 0x80) {
+                    out[n++] = (char)cp;
+                } else if (cp < 0x800) {
+                    out[n++] = (char)(0xc0 | (cp >> 6));
+                    out[n++] = (char)(0x80 | (cp & 0x3f));
+                } else if (cp < 0x10000) {
+                    out[n++] = (char)(0xe0 | (cp >> 12));
+                    out[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                    out[n++] = (char)(0x80 | (cp & 0x3f));
+                } else {
+                    out[n++] = (char)(0xf0 | (cp >> 18));
+                    out[n++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+                    out[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                    out[n++] = (char)(0x80 | (cp & 0x3f));
+                }
+                break;
+            }
+            default:
+                goto bad;
+            }
+        }
+    }
+    out[n] = '\0';
+    *outlen = n;
+    *pp = q + 1;
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
+/* End of the JSON value at p (not checked: Jansson parses it). Deep
+ * nesting is left to the full parse, whose depth limit counts the
+ * enclosing object. */
+static const char *skip_value(const char *p, const char *end)
+{
+    size_t depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (p >= end)
+                return NULL;
+            p++;
+            if (!depth)
+                return p;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (++depth > 512)
+                return NULL;
+        } else if (c == '}' || c == ']') {
+            if (!depth)
+                return p;
+            if (--depth == 0)
+                return p + 1;
+        } else if (!depth && (c == ',' || json_space(c))) {
+            return p;
+        }
+        p++;
+    }
+    return depth ? NULL : p;
+}
+
+static int fast_parse(const char *buf, size_t len, struct fast *fp)
+{
+    const char *p = buf, *end = buf + len;
+
+    memset(fp, 0, sizeof(*fp));
+    while (p < end && json_space(*p))
+        p++;
+    if (p >= end || *p++ != '{')
+        return -1;
+    while (p < end && json_space(*p))
+        p++;
+    if (p < end && *p == '}') {
+        p++;
+        goto tail;
+    }
+    for (;;) {
+        size_t klen, vlen;
+        if (p >= end || *p++ != '"' || fp->nkeys == sizeof(fp->keys) / sizeof(fp->keys[0]))
+            return -1;
+        char *key = fast_string(&p, end, &klen);
+        if (!key)
+            return -1;
+        fp->keys[fp->nkeys++] = key;
+        for (size_t i = 0; i + 1 < fp->nkeys; i++)
+            if (strcmp(fp->keys[i], key) == 0)
+                return -1;                      /* duplicate key */
+        while (p < end && json_space(*p))
+            p++;
+        if (p >= end || *p++ != ':')
+            return -1;
+        while (p < end && json_space(*p))
+            p++;
+        if (p >= end)
+            return -1;
+        int idx = known_index(key);
+        if (idx >= 0) {
+            struct fval *v = &fp->f.v[idx];
+            if (*p == '"') {
+                p++;
+                if (!(v->own = fast_string(&p, end, &vlen)))
+                    return -1;
+                v->kind = FV_STRING;
+                v->s = v->own;
+                v->len = vlen;
+            } else if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+                v->kind = FV_NULL;
+                p += 4;
+            } else {
+                return -1;
+            }
+        } else {
+            json_t *val;
+            if (*p == '"') {
+                p++;
+                char *sv = fast_string(&p, end, &vlen);
+                if (!sv)
+                    return -1;
+                val = json_stringn_nocheck(sv, vlen);
+                free(sv);
+            } else {
+                const char *e = skip_value(p, end);
+                if (!e || e == p)
+                    return -1;
+                val = json_loadb(p, (size_t)(e - p), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+                                 NULL);
+                p = e;
+            }
+            if (!val)
+                return -1;
+            if (fields_add_extra(&fp->f, key, val) < 0) {
+                json_decref(val);
+                return -1;
+            }
+        }
+        while (p < end && json_space(*p))
+            p++;
+        if (p < end && *p == ',') {
+            p++;
+            while (p < end && json_space(*p))
+                p++;
+            continue;
+        }
+        if (p < end && *p == '}') {
+            p++;
+            break;
+        }
+        return -1;
+    }
+tail:
+    while (p < end && json_space(*p))
+        p++;
+    return p == end ? 0 : -1;
+}
+
+/* The reference path: Jansson reads the whole object. */
+static struct record *decode_json_jansson(const char *buf, size_t len,
+                                          const struct decode_opts *o, struct decode_error *err)
+{
+    struct record *rec;
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    struct fields f;
+
+    if (!root) {
+        fail(err, DECODE_INVALID_JSON, "line %d column %d: %s", jerr.line, jerr.column,
+             jerr.text);
+        return NULL;
+    }
     rec = NULL;
+    if (!json_is_object(root)) {
+        fail(err, DECODE_NOT_OBJECT, "expected a JSON object, got %s",
+             json_is_array(root) ? "an array" : json_is_string(root) ? "a string" : "a scalar");
+        goto out;
+    }
+    memset(&f, 0, sizeof(f));
+    for (int i = 0; i < F_COUNT; i++) {
+        json_t *v = json_object_get(root, known_fields[i]);
+        struct fval *fv = &f.v[i];
+        if (!v)
+            fv->kind = FV_ABSENT;
+        else if (json_is_null(v))
+            fv->kind = FV_NULL;
+        else if (json_is_string(v)) {
+            fv->kind = FV_STRING;
+            fv->s = json_string_value(v);
+            fv->len = json_string_length(v);
+        } else {
+            fv->kind = FV_OTHER;
+        }
+    }
+    const char *key;
+    json_t *val;
+    int oom = 0;
+    json_object_foreach(root, key, val) {
+        if (known_index(key) < 0 && fields_add_extra(&f, key, val) < 0) {
+            oom = 1;
+            break;
+        }
+    }
+    if (oom)
+        fail(err, "out_of_memory", "out of memory");
+    else
+        rec = build_record(&f, o, err);
+    free(f.xkeys);
+    free(f.xvals);
 out:
     json_decref(root);
     return rec;
+}
+
+static struct record *decode_json(const char *buf, size_t len, const struct decode_opts *o,
+                                  struct decode_error *err)
+{
+    struct fast fp;
+    struct record *rec;
+
+    if (fast_parse(buf, len, &fp) == 0) {
+        rec = build_record(&fp.f, o, err);
+        fast_free(&fp);
+        return rec;
+    }
+    fast_free(&fp);
+    return decode_json_jansson(buf, len, o, err);
 }
 
 /* Plain text: an optional leading " date YYYY-MM-DD" marker, then the
