@@ -579,10 +579,10 @@ def test_run_sigterm_midstream_restart_loses_nothing(broker):
 def test_run_kill9_midstream_restart_loses_nothing(broker):
     # The killed member never leaves the group: the broker waits out its
     # session before the restarted one gets the partitions, so keep it short.
-    # (-X reaches the producer too, which ignores it with a warning.)
-    r = stop_midstream_then_restart(broker.bootstrap, "kill", signal.SIGKILL,
-                                    extra=("-X", "session.timeout.ms=6000",
-                                           "-X", "heartbeat.interval.ms=1000"))
+    r = stop_midstream_then_restart(
+        broker.bootstrap, "kill", signal.SIGKILL,
+        extra=("-o", "librdkafka.consumer.session.timeout.ms=6000",
+               "-o", "librdkafka.consumer.heartbeat.interval.ms=1000"))
     print("\n[counts] kill -9: %d inputs, %d enriched before the kill, %d missing, "
           "%d re-delivered (allowed)" % (r["inputs"], r["before_stop"], r["missing"],
                                         r["redelivered"]))
