@@ -729,9 +729,10 @@ int cmd_replay(int argc, char **argv)
     log_debug(MOD, "the merge stopped for input %" PRIu64 " times, for in-flight outputs %"
               PRIu64 " times", r.input_waits, r.pressure_waits);
     rc = ok ? 0 : EXIT_RUNTIME;
-out:
+out:;
     /* The events live on the pipeline's loop; messages must be released
-     * before their client is destroyed. */
+     * before their client is destroyed. (The `;` after the label: C11
+     * allows no declaration there; clang refuses it, gcc lets it pass.) */
     struct event *evs[] = {r.ev_pump, r.ev_progress, r.ev_safety, r.ev_wake};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
