@@ -39,44 +39,44 @@
 #include "pipeline.h"
 #include "range.h"
 
-#define MOD "replay"
-#define PLAN_TIMEOUT_MS 15000
-#define SAFETY_MS 100         /* re-check the queues even without a wake-up */
-#define PRESSURE_RETRY_MS 5   /* re-check after in-flight outputs drained a bit */
-#define STALL_MS 60000        /* no input at all while waiting for it: give up */
-#define RUN_SLICE_MS 1000     /* the loop returns this often to check for a stall */
+#define MOD               "replay"
+#define PLAN_TIMEOUT_MS   15000
+#define SAFETY_MS         100   /* re-check the queues even without a wake-up */
+#define PRESSURE_RETRY_MS 5     /* re-check after in-flight outputs drained a bit */
+#define STALL_MS          60000 /* no input at all while waiting for it: give up */
+#define RUN_SLICE_MS      1000  /* the loop returns this often to check for a stall */
 
 /* One planned partition: its librdkafka queue and the messages taken
  * from it but not processed yet, in offset order (a ring; usually just
  * the head). */
 struct pbuf {
     struct range_part *rp;
-    rd_kafka_queue_t *kq;         /* NULL: nothing to read (empty range) */
+    rd_kafka_queue_t *kq; /* NULL: nothing to read (empty range) */
     rd_kafka_message_t **q;
     size_t head, len, cap;
-    int paused;                   /* done: fetch nothing more */
+    int paused; /* done: fetch nothing more */
 };
 
 struct replay {
     struct pipeline *p;
     const struct settings *s;
     struct range_plan plan;
-    struct pbuf *bufs;            /* one per plan part */
-    int64_t from_ms, to_ms;       /* the emitted range [from, to) */
-    int64_t warm_from;            /* warm-up start (== from_ms: none) */
-    double speed;                 /* 0: as fast as possible */
-    int64_t base_ts, base_mono;   /* pacing: first emitted timestamp and when */
+    struct pbuf *bufs;          /* one per plan part */
+    int64_t from_ms, to_ms;     /* the emitted range [from, to) */
+    int64_t warm_from;          /* warm-up start (== from_ms: none) */
+    double speed;               /* 0: as fast as possible */
+    int64_t base_ts, base_mono; /* pacing: first emitted timestamp and when */
     int paced;
-    int64_t last_ts;              /* timestamp of the last emitted message */
+    int64_t last_ts; /* timestamp of the last emitted message */
     struct event *ev_pump, *ev_progress, *ev_wake, *ev_safety;
-    int wake[2];                  /* the partition queues write here */
-    int64_t t0;                   /* mono ms at assignment */
-    int finished;                 /* every partition done, every buffer empty */
-    int waiting_input;            /* the merge waits for a partition's next message */
-    int64_t wait_since;           /* mono ms the current wait for input started */
-    uint64_t read;                /* messages taken inside the plan's offsets */
+    int wake[2];        /* the partition queues write here */
+    int64_t t0;         /* mono ms at assignment */
+    int finished;       /* every partition done, every buffer empty */
+    int waiting_input;  /* the merge waits for a partition's next message */
+    int64_t wait_since; /* mono ms the current wait for input started */
+    uint64_t read;      /* messages taken inside the plan's offsets */
     uint64_t in_range, warmed, skipped;
-    uint64_t input_waits, pressure_waits;   /* why the merge stopped (debug) */
+    uint64_t input_waits, pressure_waits; /* why the merge stopped (debug) */
 };
 
 static int64_t mono_ms(void)
@@ -95,23 +95,22 @@ static int64_t wall_ms(void)
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: wirestream replay [-c FILE] [-b BROKERS] [-o section.key=value]\n"
-            "                         --from TIME [--to TIME] [--speed N|max]\n"
-            "                         [--output-prefix PREFIX] [--warmup DURATION]\n"
-            "                         [--progress DURATION]\n"
-            "\n"
-            "Reads [kafka] input_topics from the first message at --from up to --to (or\n"
-            "the end at start time), runs the processor chain and writes to the [output]\n"
-            "topics under PREFIX (default 'replay.'). Never commits offsets, never\n"
-            "writes the state topic; exits 0 once every output is acknowledged.\n"
-            "\n"
-            "  --speed N      1 reproduces the original gaps between message timestamps,\n"
-            "                 N scales them; max (default) goes as fast as it can\n"
-            "  --warmup D     first run the chain over [from-D, from) without emitting, so\n"
-            "                 the dedupe window knows the stories that came before\n"
-            "  --progress D   progress line interval on stderr (default 5s; 0: off)\n"
-            "\nTIME: ISO 8601 (2023-06-02, 2023-06-02T10:00:00Z), Unix ms, now, now-24h.\n");
+    fprintf(fp, "usage: wirestream replay [-c FILE] [-b BROKERS] [-o section.key=value]\n"
+                "                         --from TIME [--to TIME] [--speed N|max]\n"
+                "                         [--output-prefix PREFIX] [--warmup DURATION]\n"
+                "                         [--progress DURATION]\n"
+                "\n"
+                "Reads [kafka] input_topics from the first message at --from up to --to (or\n"
+                "the end at start time), runs the processor chain and writes to the [output]\n"
+                "topics under PREFIX (default 'replay.'). Never commits offsets, never\n"
+                "writes the state topic; exits 0 once every output is acknowledged.\n"
+                "\n"
+                "  --speed N      1 reproduces the original gaps between message timestamps,\n"
+                "                 N scales them; max (default) goes as fast as it can\n"
+                "  --warmup D     first run the chain over [from-D, from) without emitting, so\n"
+                "                 the dedupe window knows the stories that came before\n"
+                "  --progress D   progress line interval on stderr (default 5s; 0: off)\n"
+                "\nTIME: ISO 8601 (2023-06-02, 2023-06-02T10:00:00Z), Unix ms, now, now-24h.\n");
 }
 
 /* ---- per-partition buffers ----------------------------------------------- */
@@ -168,8 +167,8 @@ static void set_paused(struct replay *r, struct pbuf *b, int pause)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, b->rp->topic, b->rp->partition);
     rd_kafka_t *rk = pipeline_consumer(r->p);
-    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(rk, l)
-                                  : rd_kafka_resume_partitions(rk, l);
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(rk, l) : rd_kafka_resume_partitions(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e)
         log_warn(MOD, "%s %s [%d]: %s", pause ? "pause" : "resume", b->rp->topic,
@@ -229,8 +228,7 @@ static struct pbuf *next_head(struct replay *r, int *wait)
             best = b;
     }
     if (r->wait_since && mono_ms() - r->wait_since >= 50)
-        log_debug(MOD, "the merge waited %" PRId64 " ms for input",
-                  mono_ms() - r->wait_since);
+        log_debug(MOD, "the merge waited %" PRId64 " ms for input", mono_ms() - r->wait_since);
     r->wait_since = 0;
     return best;
 }
@@ -281,8 +279,7 @@ static void pump(struct replay *r)
                     r->base_mono = now;
                 }
                 /* Due times from one base: no drift accumulates. */
-                int64_t due = r->base_mono + (int64_t)llround((double)(ts - r->base_ts) /
-                                                              r->speed);
+                int64_t due = r->base_mono + (int64_t)llround((double)(ts - r->base_ts) / r->speed);
                 if (due > now) {
                     arm_pump(r, due - now);
                     return;
@@ -292,10 +289,10 @@ static void pump(struct replay *r)
             r->in_range++;
             r->last_ts = ts;
         } else if (ts >= r->warm_from && ts < r->from_ms) {
-            pipeline_process(r->p, m, 0);   /* warm-up: the chain learns, nothing out */
+            pipeline_process(r->p, m, 0); /* warm-up: the chain learns, nothing out */
             r->warmed++;
         } else {
-            r->skipped++;   /* inside the offsets, outside the time range */
+            r->skipped++; /* inside the offsets, outside the time range */
         }
         rd_kafka_message_destroy(pbuf_pop(b));
     }
@@ -312,31 +309,31 @@ static void ev_pump_cb(evutil_socket_t fd, short what, void *arg)
 static void take(struct replay *r, struct pbuf *b, rd_kafka_message_t *m)
 {
     struct range_part *rp = b->rp;
+    int keep = 0;
 
-    if (rp->done) {
-        rd_kafka_message_destroy(m);      /* past the end */
-    } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         /* The end of the log: the offsets left before the planned end were
          * compacted away or are transaction markers. */
-        if (m->offset < rp->end)
-            log_debug(MOD, "%s [%d]: end of log at %" PRId64 ", range end %" PRId64,
-                      rp->topic, (int)rp->partition, m->offset, rp->end);
+        if (!rp->done && m->offset < rp->end)
+            log_debug(MOD, "%s [%d]: end of log at %" PRId64 ", range end %" PRId64, rp->topic,
+                      (int)rp->partition, m->offset, rp->end);
         rp->done = 1;
-        rd_kafka_message_destroy(m);
     } else if (m->err) {
         log_warn(MOD, "%s [%d]: %s", rp->topic, (int)rp->partition, rd_kafka_message_errstr(m));
-        rd_kafka_message_destroy(m);
-    } else if (!range_advance(rp, m->offset)) {
-        rd_kafka_message_destroy(m);
-    } else if (pbuf_push(b, m) < 0) {
-        log_error(MOD, "out of memory buffering input");
-        rd_kafka_message_destroy(m);
-        pipeline_request_stop(r->p);
-    } else {
-        r->read++;
+    } else if (!rp->done) { /* else past the end */
+        keep = range_advance(rp, m->offset);
     }
+    if (keep && pbuf_push(b, m) < 0) {
+        log_error(MOD, "out of memory buffering input");
+        pipeline_request_stop(r->p);
+        keep = 0;
+    }
+    if (keep)
+        r->read++;
+    else
+        rd_kafka_message_destroy(m);
     if (rp->done)
-        set_paused(r, b, 1);              /* fetch nothing more from it */
+        set_paused(r, b, 1); /* fetch nothing more from it */
 }
 
 /* Takes the next message of an empty partition from its queue, if one is
@@ -356,8 +353,8 @@ static void fill(struct replay *r, struct pbuf *b)
 static void on_input(void *arg, struct pipeline *p, rd_kafka_message_t *m)
 {
     struct replay *r = arg;
-    struct range_part *rp = m->rkt ? range_find(&r->plan, rd_kafka_topic_name(m->rkt),
-                                                m->partition) : NULL;
+    struct range_part *rp =
+        m->rkt ? range_find(&r->plan, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
     if (!rp) {
         rd_kafka_message_destroy(m);
         return;
@@ -429,8 +426,7 @@ static void ev_progress_cb(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < r->plan.n && n < sizeof(parts) - 48; i++) {
         const struct range_part *rp = &r->plan.parts[i];
         int64_t span = rp->end - rp->start, got = rp->next - rp->start;
-        double share = span > 0 ? 100.0 * (double)(got < span ? got : span) / (double)span
-                                : 100.0;
+        double share = span > 0 ? 100.0 * (double)(got < span ? got : span) / (double)span : 100.0;
         n += (size_t)snprintf(parts + n, sizeof(parts) - n, "%s%s[%d] %.0f%%", i ? " " : "",
                               rp->topic, (int)rp->partition, share);
     }
@@ -444,8 +440,10 @@ static void ev_progress_cb(evutil_socket_t fd, short what, void *arg)
         snprintf(eta_s, sizeof(eta_s), "%.1f s", eta);
     else
         snprintf(eta_s, sizeof(eta_s), "unknown");
-    log_info(MOD, "%" PRIu64 "/%" PRId64 " messages (%" PRIu64 " in range), %s, %s msg/s, "
-             "ETA %s", done, total, r->in_range, parts, rate_s, eta_s);
+    log_info(MOD,
+             "%" PRIu64 "/%" PRId64 " messages (%" PRIu64 " in range), %s, %s msg/s, "
+             "ETA %s",
+             done, total, r->in_range, parts, rate_s, eta_s);
 }
 
 static void print_summary(const struct replay *r, const struct pipeline_counters *c,
@@ -455,12 +453,11 @@ static void print_summary(const struct replay *r, const struct pipeline_counters
     double secs = (double)elapsed / 1000.0;
     format_rate(rate_s, sizeof(rate_s), secs > 0 ? (double)r->in_range / secs : 0);
     fprintf(stderr,
-            "replay %s: read=%" PRIu64 " in_range=%" PRIu64 " warmup=%" PRIu64
-            " skipped=%" PRIu64 " enriched=%" PRIu64 " routed=%" PRIu64
-            " duplicates=%" PRIu64 " dropped=%" PRIu64 " deadletter=%" PRIu64
-            " elapsed_ms=%" PRId64 " rate=%s/s\n",
-            how, r->read, r->in_range, r->warmed, r->skipped, c->enriched, c->routed,
-            c->duplicates, c->dropped, c->deadletter, elapsed, rate_s);
+            "replay %s: read=%" PRIu64 " in_range=%" PRIu64 " warmup=%" PRIu64 " skipped=%" PRIu64
+            " enriched=%" PRIu64 " routed=%" PRIu64 " duplicates=%" PRIu64 " dropped=%" PRIu64
+            " deadletter=%" PRIu64 " elapsed_ms=%" PRId64 " rate=%s/s\n",
+            how, r->read, r->in_range, r->warmed, r->skipped, c->enriched, c->routed, c->duplicates,
+            c->dropped, c->deadletter, elapsed, rate_s);
 }
 
 static int until_done(void *arg, const struct pipeline *p)
@@ -506,12 +503,15 @@ static int configure(struct settings *s, const char *prefix, const char *group, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    static const char *const forced[] = {"enable.auto.commit", "false",
-                                         "enable.auto.offset.store", "false",
-                                         "enable.partition.eof", "true", NULL};
+    static const char *const forced[] = {"enable.auto.commit",
+                                         "false",
+                                         "enable.auto.offset.store",
+                                         "false",
+                                         "enable.partition.eof",
+                                         "true",
+                                         NULL};
     for (size_t i = 0; forced[i]; i += 2)
-        if (conf_override(s->cf, "librdkafka.consumer", forced[i], forced[i + 1], err,
-                          errlen) < 0)
+        if (conf_override(s->cf, "librdkafka.consumer", forced[i], forced[i + 1], err, errlen) < 0)
             return -1;
     if (default_prop(s, "queued.min.messages", "2000", err, errlen) < 0 ||
         default_prop(s, "queued.max.messages.kbytes", "16384", err, errlen) < 0)
@@ -628,7 +628,7 @@ int cmd_replay(int argc, char **argv)
     struct pipeline_opts o = {
         .brokers = s->kafka.brokers,
         .group_id = group,
-        .quiet = 1,                     /* our progress line replaces the stats line */
+        .quiet = 1, /* our progress line replaces the stats line */
         .handle_signals = 1,
         .input = on_input,
         .input_arg = &r,
@@ -643,8 +643,8 @@ int cmd_replay(int argc, char **argv)
     }
     rc = EXIT_RUNTIME;
     rd_kafka_t *rk = pipeline_consumer(r.p);
-    if (range_plan(rk, s->kafka.input_topics.items, s->kafka.input_topics.n, r.warm_from,
-                   r.to_ms, PLAN_TIMEOUT_MS, &r.plan, err, sizeof(err)) < 0) {
+    if (range_plan(rk, s->kafka.input_topics.items, s->kafka.input_topics.n, r.warm_from, r.to_ms,
+                   PLAN_TIMEOUT_MS, &r.plan, err, sizeof(err)) < 0) {
         fprintf(stderr, "wirestream replay: %s\n", err);
         goto out;
     }
@@ -678,13 +678,14 @@ int cmd_replay(int argc, char **argv)
         fprintf(stderr, "wirestream replay: assign: %s\n", rd_kafka_err2str(aerr));
         goto out;
     }
-    log_info(MOD, "%" PRId64 " messages in %zu partition(s) of %s%s, speed %s, outputs "
+    log_info(MOD,
+             "%" PRId64 " messages in %zu partition(s) of %s%s, speed %s, outputs "
              "under '%s' (enriched: %s), group %s (never committed)",
              range_total(&r.plan), r.plan.n, s->kafka.input_topics.items[0],
-             s->kafka.input_topics.n > 1 ? " ..." : "", speed_arg, prefix,
-             s->output.enriched_topic, group);
+             s->kafka.input_topics.n > 1 ? " ..." : "", speed_arg, prefix, s->output.enriched_topic,
+             group);
     r.t0 = mono_ms();
-    struct timeval safety = {0, SAFETY_MS * 1000};
+    struct timeval safety = {0, (suseconds_t)SAFETY_MS * 1000};
     event_add(r.ev_wake, NULL);
     event_add(r.ev_safety, &safety);
     if (!cli.quiet && progress_ms > 0) {
@@ -692,7 +693,7 @@ int cmd_replay(int argc, char **argv)
                              (suseconds_t)((progress_ms % 1000) * 1000)};
         event_add(r.ev_progress, &tv);
     }
-    pump(&r);                            /* an empty range finishes right away */
+    pump(&r); /* an empty range finishes right away */
     int ran;
     uint64_t seen = 0;
     int64_t progress_at = mono_ms();
@@ -700,17 +701,18 @@ int cmd_replay(int argc, char **argv)
         int64_t t = mono_ms();
         ran = pipeline_run_until(r.p, until_done, &r, RUN_SLICE_MS);
         if (ran != 0)
-            break;                       /* done, or a fatal error */
+            break; /* done, or a fatal error */
         if (mono_ms() - t < RUN_SLICE_MS)
-            break;                       /* a stop request (SIGTERM, SIGINT) */
+            break; /* a stop request (SIGTERM, SIGINT) */
         if (r.read != seen || !r.waiting_input) {
             seen = r.read;
             progress_at = mono_ms();
         } else if (mono_ms() - progress_at >= STALL_MS) {
             /* Everything in the plan exists: silence means the broker is gone. */
-            log_error(MOD, "no input for %d s with %" PRId64 " of %" PRId64 " messages "
-                      "read; giving up", STALL_MS / 1000, range_read(&r.plan),
-                      range_total(&r.plan));
+            log_error(MOD,
+                      "no input for %d s with %" PRId64 " of %" PRId64 " messages "
+                      "read; giving up",
+                      STALL_MS / 1000, range_read(&r.plan), range_total(&r.plan));
             break;
         }
     }
@@ -718,7 +720,7 @@ int cmd_replay(int argc, char **argv)
     event_del(r.ev_pump);
     event_del(r.ev_safety);
     event_del(r.ev_wake);
-    release_input(&r);                   /* before the consumer closes */
+    release_input(&r); /* before the consumer closes */
     int stopped = pipeline_stop(r.p);
     struct pipeline_counters c;
     pipeline_counters(r.p, &c);
@@ -726,8 +728,10 @@ int cmd_replay(int argc, char **argv)
     if (pipeline_failed(r.p, err, sizeof(err)))
         fprintf(stderr, "wirestream replay: %s\n", err);
     print_summary(&r, &c, mono_ms() - r.t0, ok ? "done" : "incomplete");
-    log_debug(MOD, "the merge stopped for input %" PRIu64 " times, for in-flight outputs %"
-              PRIu64 " times", r.input_waits, r.pressure_waits);
+    log_debug(MOD,
+              "the merge stopped for input %" PRIu64 " times, for in-flight outputs %" PRIu64
+              " times",
+              r.input_waits, r.pressure_waits);
     rc = ok ? 0 : EXIT_RUNTIME;
 out:;
     /* The events live on the pipeline's loop; messages must be released
