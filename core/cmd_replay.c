@@ -54,7 +54,7 @@ struct pbuf {
     rd_kafka_queue_t *kq; /* NULL: nothing to read (empty range) */
     rd_kafka_message_t **q;
     size_t head, len, cap;
-    int paused; /* done: fetch nothing more */
+    int paused; /* done: fetched no further */
 };
 
 struct replay {
@@ -160,21 +160,20 @@ static void release_input(struct replay *r)
     }
 }
 
-static void set_paused(struct replay *r, struct pbuf *b, int pause)
+/* A finished partition is fetched no further (a live topic keeps growing
+ * past the range's end). */
+static void stop_fetching(struct replay *r, struct pbuf *b)
 {
-    if (b->paused == pause)
+    if (b->paused)
         return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, b->rp->topic, b->rp->partition);
-    rd_kafka_t *rk = pipeline_consumer(r->p);
-    rd_kafka_resp_err_t e =
-        pause ? rd_kafka_pause_partitions(rk, l) : rd_kafka_resume_partitions(rk, l);
+    rd_kafka_resp_err_t e = rd_kafka_pause_partitions(pipeline_consumer(r->p), l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e)
-        log_warn(MOD, "%s %s [%d]: %s", pause ? "pause" : "resume", b->rp->topic,
-                 (int)b->rp->partition, rd_kafka_err2str(e));
-    else
-        b->paused = pause;
+        log_warn(MOD, "pause %s [%d]: %s", b->rp->topic, (int)b->rp->partition,
+                 rd_kafka_err2str(e));
+    b->paused = 1;
 }
 
 /* ---- the merge ------------------------------------------------------------ */
@@ -243,15 +242,22 @@ static void arm_pump(struct replay *r, int64_t ms)
  * Processes the heads that are due, in merge order. Returns when the merge
  * must wait for a partition, when the next message is not due yet (a
  * timer fires when it is), when too much output is in flight (a short
- * timer re-checks), or when everything is done. Never blocks.
+ * timer re-checks), when everything is done, or after [kafka] batch_size
+ * messages (it comes back right after the other pending events: delivery
+ * reports, signals, progress). Never blocks.
  */
 static void pump(struct replay *r)
 {
     struct pipeline_counters c;
     uint64_t max = (uint64_t)r->s->kafka.max_in_flight;
+    int64_t budget = r->s->kafka.batch_size;
     int wait;
 
     while (!pipeline_failed(r->p, NULL, 0)) {
+        if (budget-- <= 0) {
+            arm_pump(r, 0);
+            return;
+        }
         struct pbuf *b = next_head(r, &wait);
         if (!b) {
             r->input_waits += wait;
@@ -333,7 +339,7 @@ static void take(struct replay *r, struct pbuf *b, rd_kafka_message_t *m)
     else
         rd_kafka_message_destroy(m);
     if (rp->done)
-        set_paused(r, b, 1); /* fetch nothing more from it */
+        stop_fetching(r, b);
 }
 
 /* Takes the next message of an empty partition from its queue, if one is
