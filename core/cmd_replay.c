@@ -45,6 +45,7 @@
 #define PRESSURE_RETRY_MS 5     /* re-check after in-flight outputs drained a bit */
 #define STALL_MS          60000 /* no input at all while waiting for it: give up */
 #define RUN_SLICE_MS      1000  /* the loop returns this often to check for a stall */
+#define PROGRESS_PARTS    8     /* partitions listed one by one on the progress line */
 
 /* One planned partition: its librdkafka queue and the messages taken
  * from it but not processed yet, in offset order (a ring; usually just
@@ -428,14 +429,20 @@ static void ev_progress_cb(evutil_socket_t fd, short what, void *arg)
     double secs = (double)(mono_ms() - r->t0) / 1000.0;
     double rate = secs > 0 ? (double)done / secs : 0;
 
+    double lo = 100.0, hi = 0.0;
     parts[0] = '\0';
-    for (size_t i = 0; i < r->plan.n && n < sizeof(parts) - 48; i++) {
+    for (size_t i = 0; i < r->plan.n; i++) {
         const struct range_part *rp = &r->plan.parts[i];
         int64_t span = rp->end - rp->start, got = rp->next - rp->start;
         double share = span > 0 ? 100.0 * (double)(got < span ? got : span) / (double)span : 100.0;
-        n += (size_t)snprintf(parts + n, sizeof(parts) - n, "%s%s[%d] %.0f%%", i ? " " : "",
-                              rp->topic, (int)rp->partition, share);
+        lo = share < lo ? share : lo;
+        hi = share > hi ? share : hi;
+        if (r->plan.n <= PROGRESS_PARTS)
+            n += (size_t)snprintf(parts + n, sizeof(parts) - n, "%s%s[%d] %.0f%%", i ? " " : "",
+                                  rp->topic, (int)rp->partition, share);
     }
+    if (r->plan.n > PROGRESS_PARTS) /* one line stays readable */
+        snprintf(parts, sizeof(parts), "%zu partitions %.0f%%-%.0f%%", r->plan.n, lo, hi);
     format_rate(rate_s, sizeof(rate_s), rate);
     double eta = -1;
     if (r->speed > 0 && r->paced && r->to_ms != RANGE_OPEN)
