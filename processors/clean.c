@@ -45,11 +45,14 @@ struct rule {
     int cut;                    /* 1: remove the rest of the article too */
     /* Pre-filter, from rx_analyze(): when the pattern is anchored at both
      * ends, a line longer than maxlen characters, or whose first byte is
-     * not in `first`, cannot match and regexec() (which case-folds the
-     * whole line for every pattern) is skipped. */
+     * not in `first` (or second byte not in `second`), cannot match and
+     * regexec() (which case-folds the whole line for every pattern) is
+     * skipped. */
     int anchored;
     size_t maxlen;
     uint8_t first[32];
+    int use_second;             /* second: bytes that can follow an ASCII first */
+    uint8_t second[32];
 };
 
 struct rules {
@@ -67,7 +70,8 @@ struct clean {
  * A conservative reading of a POSIX extended regular expression (as
  * compiled with REG_ICASE), enough to pre-filter lines without changing
  * what matches: the longest match in characters, whether the empty string
- * matches, and the bytes a non-empty match can start with. Anything not
+ * matches, the bytes a non-empty match can start with and those its second
+ * character can start with. Anything not
  * understood (back-references, odd quantifiers) gives up: maxlen is then
  * unbounded and every byte may start a match. Counting a multi-byte
  * literal as several characters and letting every non-ASCII byte start a
@@ -78,8 +82,10 @@ struct clean {
 struct rxi {
     size_t max;
     int nullable;
+    int len1;                       /* may match exactly one character */
     int anchor_start, anchor_end;   /* branch begins with ^ / ends with $ */
     uint8_t first[32];
+    uint8_t second[32];             /* second character of longer matches */
 };
 
 static void rx_set(uint8_t *set, unsigned c)
@@ -128,6 +134,7 @@ static const char *rx_atom(const char *p, struct rxi *a, int depth)
         return p + 1;
     case '.':
         rx_set_all(a->first, 1);
+        a->len1 = 1;
         return p + 1;
     case '[':
         p++;
@@ -151,6 +158,7 @@ static const char *rx_atom(const char *p, struct rxi *a, int depth)
             }
         }
         rx_set_all(a->first, 1);
+        a->len1 = 1;
         return p + 1;
     case '^':
     case '$':
@@ -168,11 +176,13 @@ static const char *rx_atom(const char *p, struct rxi *a, int depth)
             a->nullable = 1;
         } else if (strchr("wWsS", c)) {
             rx_set_all(a->first, 1);
+            a->len1 = 1;
         } else if (isalnum(c)) {
             return NULL;                        /* some other GNU escape */
         } else {
             rx_set(a->first, c);
             rx_set_all(a->first, 0x80);
+            a->len1 = 1;
         }
         return p + 2;
     case '\0':
@@ -189,6 +199,7 @@ static const char *rx_atom(const char *p, struct rxi *a, int depth)
         rx_set(a->first, (unsigned char)tolower(c));
         rx_set(a->first, (unsigned char)toupper(c));
         rx_set_all(a->first, 0x80);
+        a->len1 = 1;
         return p + 1;
     }
 }
@@ -202,6 +213,8 @@ static const char *rx_piece(const char *p, struct rxi *a, int depth)
         if (*p == '*' || *p == '+') {
             a->max = a->max ? RX_INF : 0;
             a->nullable |= *p == '*';
+            if (a->len1)            /* a repetition's first char comes second */
+                rx_union(a->second, a->first);
             p++;
         } else if (*p == '?') {
             a->nullable = 1;
@@ -222,8 +235,15 @@ static const char *rx_piece(const char *p, struct rxi *a, int depth)
             }
             if (*end != '}' || (bounded && n < m))
                 return NULL;
-            a->max = bounded ? rx_mul(a->max, n) : (a->max ? RX_INF : 0);
-            a->nullable |= m == 0;
+            if (bounded && n == 0) {
+                memset(a, 0, sizeof(*a));      /* only the empty string */
+                a->nullable = 1;
+            } else {
+                a->max = bounded ? rx_mul(a->max, n) : (a->max ? RX_INF : 0);
+                a->nullable |= m == 0;
+                if (a->len1 && (!bounded || n >= 2))
+                    rx_union(a->second, a->first);
+            }
             p = end + 1;
         } else {
             break;
@@ -247,6 +267,11 @@ static const char *rx_branch(const char *p, struct rxi *b, int depth)
             (a.anchor_end && *p && *p != '|' && *p != ')'))
             return NULL;
         b->max = rx_add(b->max, a.max);
+        if (b->len1)
+            rx_union(b->second, a.first);
+        if (b->nullable)
+            rx_union(b->second, a.second);
+        b->len1 = (b->len1 && a.nullable) || (b->nullable && a.len1);
         if (b->nullable)
             rx_union(b->first, a.first);
         b->nullable &= a.nullable;
@@ -270,7 +295,9 @@ static const char *rx_alt(const char *p, struct rxi *out, int depth)
             return NULL;
         out->max = out->max > b.max ? out->max : b.max;
         out->nullable |= b.nullable;
+        out->len1 |= b.len1;
         rx_union(out->first, b.first);
+        rx_union(out->second, b.second);
         out->anchor_start &= b.anchor_start;
         out->anchor_end &= b.anchor_end;
     }
@@ -285,6 +312,13 @@ static void rx_analyze(const char *pattern, struct rule *rule)
         rule->anchored = 1;
         rule->maxlen = r.max;
         memcpy(rule->first, r.first, sizeof(rule->first));
+        /* Bytes are characters only for an ASCII pattern (and, in a
+         * UTF-8 locale, a line whose first character is ASCII). */
+        rule->use_second = 1;
+        for (const char *c = pattern; *c; c++)
+            if ((unsigned char)*c >= 0x80)
+                rule->use_second = 0;
+        memcpy(rule->second, r.second, sizeof(rule->second));
     } else {
         rule->anchored = 0;
     }
@@ -416,10 +450,11 @@ struct buf {
     int oom;
 };
 
-static void buf_put(struct buf *b, const char *s, size_t n)
+/* Room for n more bytes and a NUL; -1 (and oom set) when there is none. */
+static int buf_reserve(struct buf *b, size_t n)
 {
     if (b->oom)
-        return;
+        return -1;
     if (b->len + n + 1 > b->cap) {
         size_t ncap = b->cap ? b->cap * 2 : 256;
         while (ncap < b->len + n + 1)
@@ -427,15 +462,12 @@ static void buf_put(struct buf *b, const char *s, size_t n)
         char *np = realloc(b->p, ncap);
         if (!np) {
             b->oom = 1;
-            return;
+            return -1;
         }
         b->p = np;
         b->cap = ncap;
     }
-    /* b->p is set: cap > len + n >= 0 after the growth above. */
-    memcpy(b->p + b->len, s, n); // NOLINT(clang-analyzer-core.NonNullParamChecker)
-    b->len += n;
-    b->p[b->len] = '\0';
+    return 0;
 }
 
 /* Horizontal white space, including the no-break and thin spaces scraped
@@ -454,13 +486,20 @@ static size_t hspace_len(const char *s, size_t avail)
     return 0;
 }
 
+/* Bytes fold_line() must look at: ASCII horizontal white space and the
+ * lead bytes of the no-break (C2 A0) and U+2000.. (E2 80 xx) spaces.
+ * Everything else is copied in runs. */
+static const unsigned char fold_special[256] = {
+    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\v'] = 1, ['\f'] = 1, [0xc2] = 1, [0xe2] = 1,
+};
+
 /* Copies one line with its white space folded to single spaces and trimmed. */
 static size_t fold_line(const char *s, size_t n, char *out)
 {
     size_t o = 0, i = 0;
     int pending = 0;
     while (i < n) {
-        size_t h = hspace_len(s + i, n - i);
+        size_t h = fold_special[(unsigned char)s[i]] ? hspace_len(s + i, n - i) : 0;
         if (h) {
             pending = o > 0;
             i += h;
@@ -470,24 +509,45 @@ static size_t fold_line(const char *s, size_t n, char *out)
             out[o++] = ' ';
             pending = 0;
         }
-        out[o++] = s[i++];
+        /* this byte (not a space even if special) and the ordinary run after it */
+        size_t j = i + 1;
+        while (j < n && !fold_special[(unsigned char)s[j]])
+            j++;
+        memcpy(out + o, s + i, j - i);
+        o += j - i;
+        i = j;
     }
     out[o] = '\0';
     return o;
+}
+
+/* Number of UTF-8 continuation bytes (10xxxxxx) in s[0..n), 8 at a time. */
+static size_t continuation_bytes(const char *s, size_t n)
+{
+    size_t c = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        c += (size_t)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ULL);
+    }
+    for (; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) == 0x80;
+    return c;
 }
 
 static int matches_rule(const struct rules *r, const char *line, size_t len, int *cut)
 {
     /* Characters regexec() will see, at least: it stops at a NUL, and in
      * a UTF-8 locale a character has one byte that is not 10xxxxxx. */
-    size_t chars = 0;
-    for (size_t i = 0; i < len && line[i]; i++)
-        chars += ((unsigned char)line[i] & 0xc0) != 0x80;
-    unsigned c0 = (unsigned char)line[0];
+    size_t eff = strnlen(line, len);
+    size_t chars = eff - continuation_bytes(line, eff);
+    unsigned c0 = (unsigned char)line[0], c1 = eff >= 2 ? (unsigned char)line[1] : 0;
     for (size_t i = 0; i < r->n; i++) {
         const struct rule *ru = &r->v[i];
         if (ru->anchored && chars &&
-            (chars > ru->maxlen || !(ru->first[c0 >> 3] & (1u << (c0 & 7)))))
+            (chars > ru->maxlen || !(ru->first[c0 >> 3] & (1u << (c0 & 7))) ||
+             (ru->use_second && eff >= 2 && c0 < 0x80 &&
+              !(ru->second[c1 >> 3] & (1u << (c1 & 7))))))
             continue;
         if (regexec(&ru->re, line, 0, NULL, 0) == 0) {
             *cut = ru->cut;
@@ -730,15 +790,19 @@ static enum verdict clean_process(void *state, struct record *rec)
     struct buf out = {0};
     const char *b = rec->body;
     size_t n = rec->body_len;
-    char *line = malloc(n + 1);
     int cut = 0;
 
-    if (!line)
-        goto oom;
-    /* Pass 1: split on newlines, fold, drop boilerplate, stop at a cut. */
-    for (size_t i = 0; i < n && !cut;) {
+    /* Pass 1: split on newlines, fold, drop boilerplate, stop at a cut.
+     * Each line is folded in place at the end of the output (after room
+     * for its separator) and kept by moving the end past it. */
+    buf_reserve(&out, n + 64);
+    for (size_t i = 0; i < n && !cut && !out.oom;) {
         const char *nl = memchr(b + i, '\n', n - i);
         size_t end = nl ? (size_t)(nl - b) : n;
+        size_t sep = out.len ? 2 : 0;
+        if (buf_reserve(&out, sep + (end - i)) < 0)
+            break;
+        char *line = out.p + out.len + sep;
         size_t len = fold_line(b + i, end - i, line);
         i = end + 1;
         if (!len)
@@ -753,13 +817,13 @@ static enum verdict clean_process(void *state, struct record *rec)
             }
             continue;
         }
-        if (out.len)
-            buf_put(&out, "\n\n", 2);
-        buf_put(&out, line, len);
+        if (sep)
+            memcpy(out.p + out.len, "\n\n", 2);
+        out.len += sep + len;
     }
-    free(line);
     if (out.oom)
         goto oom;
+    out.p[out.len] = '\0';
     if (out.len == 0) {
         free(out.p);
         record_reject(rec, "empty_body", "nothing left of the body after boilerplate removal");
