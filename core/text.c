@@ -243,6 +243,15 @@ static const unsigned char ascii_word[128] = {
     ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
 };
 
+/* The same bytes by kind, for the tokenizer's inner loop. */
+enum { AC_NONE = 0, AC_DIGIT, AC_LOWER, AC_UPPER };
+static const unsigned char ascii_class[128] = {
+    ['0' ... '9'] = AC_DIGIT, ['A' ... 'Z'] = AC_UPPER, ['a' ... 'z'] = AC_LOWER,
+};
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
 static int is_apostrophe(uint32_t cp)
 {
     return cp == '\'' || cp == 0x2019 || cp == 0x2018 || cp == 0x2bc || cp == 0x2032;
@@ -358,20 +367,28 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
          * digits, nearly every byte of English copy, go straight in. */
         if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + (len - start) + 1, 1) < 0)
             goto oom;
+        /* The folded form goes through locals (stores through char * would
+         * make the compiler reload out->norm_len every byte), hashed
+         * (FNV-1a, as text_hash64()) as it is written. */
+        char *norm = out->norm;
+        size_t nlen = out->norm_len;
+        uint64_t h = FNV_OFFSET;
         while (end < len) {
             unsigned char b = (unsigned char)text[end];
-            if (b < 0x80 && ascii_word[b]) {
-                if (b <= '9') {
+            unsigned cls = b < 0x80 ? ascii_class[b] : AC_NONE;
+            if (cls != AC_NONE) {
+                if (cls == AC_DIGIT) {
                     digits++;
                 } else {
-                    int up = b <= 'Z';
+                    int up = cls == AC_UPPER;
                     letters++;
                     uppers += up;
                     if (cap_first < 0)
                         cap_first = up;
                     b = (unsigned char)(b | (up << 5));
                 }
-                out->norm[out->norm_len++] = (char)b;
+                norm[nlen++] = (char)b;
+                h = (h ^ b) * FNV_PRIME;
                 end++;
                 continue;
             }
@@ -391,6 +408,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
                         tok->off = (uint32_t)start;
                         tok->len = (uint32_t)(end - start);
                         end = after;
+                        out->norm_len = nlen;
                         goto word_done;
                     }
                 }
@@ -398,10 +416,14 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
             }
             char f[4];
             size_t fl = text_fold_cp(c, f);
+            out->norm_len = nlen;
             if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + fl + 1, 1) < 0)
                 goto oom;
-            memcpy(out->norm + out->norm_len, f, fl);
-            out->norm_len += fl;
+            norm = out->norm;
+            memcpy(norm + nlen, f, fl);
+            for (size_t q = 0; q < fl; q++)
+                h = (h ^ (unsigned char)f[q]) * FNV_PRIME;
+            nlen += fl;
             if (c >= '0' && c <= '9') {
                 digits++;
             } else if (!(c >= 0x300 && c <= 0x36f)) {
@@ -415,6 +437,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
                 nonascii = 1;
             end += m;
         }
+        out->norm_len = nlen;
         tok->off = (uint32_t)start;
         tok->len = (uint32_t)(end - start);
 word_done:
@@ -423,12 +446,13 @@ word_done:
             if (nl > 0xffff) {           /* pathological "word": truncate its form */
                 out->norm_len = tok->norm_off + 0xffff;
                 nl = 0xffff;
+                h = text_hash64(out->norm + tok->norm_off, nl);
             }
             tok->norm_len = (uint16_t)nl;
             if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + 1, 1) < 0)
                 goto oom;
             out->norm[out->norm_len++] = '\0';
-            tok->hash = text_hash64(out->norm + tok->norm_off, nl);
+            tok->hash = h;
         }
         if (cap_first == 1)
             tok->flags |= TOK_CAP;
