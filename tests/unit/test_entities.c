@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "core/conf.h"
 #include "core/gazetteer.h"
@@ -23,6 +24,7 @@
 #include "processors/processor.h"
 
 #define ARTICLES "tests/fixtures/entities/articles.txt"
+#define CORPUS   "tests/fixtures/corpus/stories.jsonl"
 
 /* Quality bars (README, docs/entities.md). */
 #define MIN_PRECISION 0.97
@@ -477,6 +479,7 @@ struct expect {
     char id[16];
     int type;        /* enum entity_type, -1 unknown */
     int dateline, headline;
+    int mentions;    /* expected body mentions (spans), -1 unchecked */
 };
 
 struct article {
@@ -545,6 +548,18 @@ static size_t load_articles(struct article *arts, size_t max)
             char *fl = f[3] ? trim(f[3]) : "";
             x->dateline = strchr(fl, 'd') != NULL;
             x->headline = strchr(fl, 'h') != NULL;
+            x->mentions = -1;
+        } else if (strncmp(line, "M:", 2) == 0) {
+            /* "M: name | n": the entity (listed above) has n body mentions. */
+            char *bar = strchr(line, '|');
+            assert_non_null(bar);
+            *bar = '\0';
+            char *nm = trim(line + 2);
+            size_t k = 0;
+            while (k < a->ne && strcmp(a->e[k].name, nm) != 0)
+                k++;
+            assert_true(k < a->ne);
+            a->e[k].mentions = atoi(bar + 1);
         }
     }
     fclose(fp);
@@ -601,6 +616,11 @@ static void test_fixture_quality(void **unused)
                     printf("  %s: id       %s: %s, want %s\n", a->id, x->name,
                            e->id ? e->id : "none", x->id);
             }
+            if (x->mentions >= 0 && e->nspans != (size_t)x->mentions) {
+                bad_flags++;
+                printf("  %s: mentions %s: %zu spans, want %d\n", a->id, x->name,
+                       (size_t)e->nspans, x->mentions);
+            }
             if ((x->dateline && !e->dateline) || (x->headline && !e->in_headline)) {
                 bad_flags++;
                 printf("  %s: flags    %s (dateline %d, headline %d)\n", a->id, x->name,
@@ -616,10 +636,17 @@ static void test_fixture_quality(void **unused)
                 if (strcmp(rec->entities[j].name, a->forbid[k]) == 0)
                     boiler++;
         }
-        for (size_t j = 0; j < rec->nentities; j++)
+        for (size_t j = 0; j < rec->nentities; j++) {
+            /* mentions counts body mentions, each of which has a span. */
+            if (rec->entities[j].mentions != rec->entities[j].nspans) {
+                bad_flags++;
+                printf("  %s: mentions %s: %u, %zu spans\n", a->id, rec->entities[j].name,
+                       (unsigned)rec->entities[j].mentions, (size_t)rec->entities[j].nspans);
+            }
             for (size_t s = 0; s < rec->entities[j].nspans; s++)
                 assert_true(rec->entities[j].spans[s].off + rec->entities[j].spans[s].len <=
                             rec->body_len);
+        }
         free(seen);
         record_free(rec);
     }
@@ -640,6 +667,65 @@ static void test_fixture_quality(void **unused)
     assert_int_equal(boiler, 0);
 }
 
+/* The fixture corpus through clean + entities: for every entity,
+ * mentions == number of spans (body mentions; the headline is in_headline),
+ * an entity with no span is named in the headline or is the dateline, and
+ * spans are in order, inside the body and cover its words. */
+static void test_corpus_mentions_are_spans(void **unused)
+{
+    (void)unused;
+    FILE *fp = fopen(CORPUS, "r");
+    assert_non_null(fp);
+    const struct processor_ops *clean = processor_find("clean");
+    struct inst cl = {0};
+    char err[512] = "", line[65536];
+    if (clean && inst_open(&cl, clean, "", err, sizeof(err)) < 0)
+        fail_msg("clean init: %s", err);
+    struct inst in = ent_open(NULL);
+    size_t nstories = 0, nents = 0, headline_only = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        json_error_t jerr;
+        json_t *j = json_loads(line, 0, &jerr);
+        if (!j)
+            fail_msg("%s: %s", CORPUS, jerr.text);
+        const char *h = json_string_value(json_object_get(j, "headline"));
+        const char *b = json_string_value(json_object_get(j, "body"));
+        if (!b)
+            b = json_string_value(json_object_get(j, "body_text"));
+        struct record *rec = make(h, b);
+        if (clean)
+            assert_int_equal(clean->process(cl.state, rec), VERDICT_KEEP);
+        assert_int_equal(in.ops->process(in.state, rec), VERDICT_KEEP);
+        for (size_t k = 0; k < rec->nentities; k++) {
+            const struct entity *e = &rec->entities[k];
+            if (e->mentions != e->nspans)
+                fail_msg("story %zu: %s: mentions %u, %zu spans", nstories, e->name,
+                         (unsigned)e->mentions, (size_t)e->nspans);
+            if (e->nspans == 0) {
+                assert_true(e->in_headline || e->dateline);
+                headline_only++;
+            }
+            for (size_t s = 0; s < e->nspans; s++) {
+                const struct span *sp = &e->spans[s];
+                assert_true(sp->len > 0 && sp->off + sp->len <= rec->body_len);
+                if (s > 0)
+                    assert_true(sp->off >= e->spans[s - 1].off + e->spans[s - 1].len);
+            }
+            nents++;
+        }
+        record_free(rec);
+        json_decref(j);
+        nstories++;
+    }
+    fclose(fp);
+    printf("corpus: %zu stories, %zu entities, %zu named only in the headline/dateline\n",
+           nstories, nents, headline_only);
+    assert_true(nstories >= 30 && nents >= 200);
+    inst_close(&in);
+    if (clean)
+        inst_close(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_gazetteer_format_errors),
         cmocka_unit_test(test_full_gazetteer_loads),
         cmocka_unit_test(test_fixture_quality),
+        cmocka_unit_test(test_corpus_mentions_are_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
