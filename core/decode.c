@@ -387,7 +387,21 @@ static char *fast_string(const char **pp, const char *end, size_t *outlen)
 {
     const char *p = *pp, *q = p;
     int escapes = 0;
-    while (q < end && *q != '"') {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    for (;;) {
+        /* 8 bytes at a time while none is a quote, a backslash or a
+         * control character (exact SWAR tests) */
+        while (end - q >= 8) {
+            uint64_t x, a, b;
+            memcpy(&x, q, 8);
+            a = x ^ (ones * '"');
+            b = x ^ (ones * '\\');
+            if ((((x - ones * 0x20) & ~x) | ((a - ones) & ~a) | ((b - ones) & ~b)) & highs)
+                break;
+            q += 8;
+        }
+        if (q >= end || *q == '"')
+            break;
         if ((unsigned char)*q < 0x20)
             return NULL;
         if (*q == '\\') {

@@ -323,12 +323,27 @@ static size_t utf8_seq(const unsigned char *s)
 /* A JSON string the way Jansson's dump_string() writes it: '"' and '\\'
  * escaped, control characters as \b \f \n \r \t or \u00XX (upper-case
  * hex), everything else (including '/' and non-ASCII) as is. */
+/* Any byte of x below 0x20, '"', '\\' or from 0x80 (exact, SWAR). */
+static int json_special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs) != 0;
+}
+
 static void jw_str_body(struct jw *w, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0, run = 0;
+    size_t i = 0, run = 0, n = strlen(str);
 
     for (;;) {
+        while (i + 8 <= n) {            /* plain ASCII 8 bytes at a time */
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (json_special8(x))
+                break;
+            i += 8;
+        }
         unsigned char c = s[i];
         if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
             i++;

@@ -33,6 +33,17 @@ int text_utf8_valid(const char *buf, size_t len, size_t *bad_at)
     size_t i = 0;
 
     while (i < len) {
+        /* ASCII without NUL, 8 bytes at a time */
+        while (len - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) ||
+                (x & 0x8080808080808080ULL))
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
         unsigned char c = s[i];
         size_t n;
         uint32_t cp, min;

@@ -528,7 +528,8 @@ static size_t continuation_bytes(const char *s, size_t n)
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        c += (size_t)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ULL);
+        uint64_t t = (w & ~(w << 1) & 0x8080808080808080ULL) >> 7;    /* 0/1 per byte */
+        c += (size_t)((t * 0x0101010101010101ULL) >> 56);
     }
     for (; i < n; i++)
         c += ((unsigned char)s[i] & 0xc0) == 0x80;
