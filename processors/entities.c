@@ -86,6 +86,19 @@ static const char *const stop_words[] = {
     "according", "asked", "speaking", "writing", "reporting", "additional",
     "editing", "related", "read", "see", "watch", "breaking", "update", "exclusive",
     "analysis", "opinion", "video", "photos", "live", "pm", "am", "gmt", "utc",
+    /* Heads of company, league and institution names: "General
+     * Electric", "Premier League", "Major League Baseball" begin with a
+     * title word, and what follows is never a person. */
+    "league", "cup", "championship", "club", "baseball", "football", "soccer",
+    "basketball", "hockey", "olympics", "olympic", "games", "electric", "motors",
+    "dynamics", "atomics", "aerospace", "aviation", "airlines", "airways",
+    "systems", "industries", "holdings", "partners", "capital", "technologies",
+    "technology", "pharmaceuticals", "petroleum", "oil", "gas", "mills", "foods",
+    "media", "communications", "network", "entertainment", "studios", "express",
+    "exchange", "market", "markets", "reserve", "treasury", "bureau", "authority",
+    "administration", "board", "tribunal", "foundation", "trust", "society",
+    "association", "academy", "school", "college", "hospital", "museum",
+    "gallery", "festival", "biennale", "prize", "award", "awards",
 };
 
 /* Titles and roles written before a name ("President", "spokesman"). The
@@ -110,6 +123,39 @@ static const char *const cue_phrases[] = {
     "activist", "journalist", "correspondent", "negotiator", "mediator",
     "coordinator", "rapporteur", "governor general", "speaker", "lawyer",
     "attorney", "attorney general", "colleague", "counterpart", "resident",
+    /* Corporate, sports and other roles: capitalized before a name ("Chief
+     * Executive Lisa Su"), they must not be taken into it. */
+    "executive", "chief executive", "chief executive officer", "officer",
+    "chief operating officer", "chief financial officer", "executive director",
+    "managing director", "director general", "executive vice president",
+    "president elect", "chief minister", "chief justice", "justice",
+    "undersecretary", "under secretary", "assistant secretary", "deputy secretary",
+    "state secretary", "minister of state", "field marshal", "marshal", "brigadier",
+    "patriarch", "sultan", "crown prince", "first lady", "opposition leader",
+    "manager", "coach", "head coach", "striker", "midfielder", "goalkeeper",
+    "defender", "boss", "owner", "editor", "author", "artist", "curator",
+    "scientist", "astronomer", "strategist", "inspector", "superintendent",
+    "detective", "sheriff", "ombudsman",
+};
+
+/* Titles before which a single name word is a person ("Gen. Smith", "Mr
+ * Smith", "King Charles", "Pope Francis"). After other capitalized titles
+ * one word is too often a company or league ("General Electric",
+ * "Premier League"): it only links to a person named in full. */
+static const char *const single_name_cues[] = {
+    "mr", "mrs", "ms", "dr", "king", "queen", "prince", "princess", "pope",
+    "emir", "sheikh", "ayatollah", "sultan", "cardinal", "patriarch", "imam",
+    "rabbi",
+};
+
+/* Title words that may stand inside a name ("Hassan Sheikh Mohamud"). */
+static const char *const inner_name_words[] = {"sheikh"};
+
+/* Capitalized words that may follow a name without being part of it. */
+static const char *const time_words[] = {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december",
 };
 
 /* Abbreviated titles, written with a full stop ("Gen. Smith"). */
@@ -166,7 +212,7 @@ struct entities {
     struct phrase_set *cues;
     /* notname: stop words and title words, never part of an unlisted
      * name; cue_last: last words of titles (no title can end elsewhere). */
-    struct hset notname, abbrev, verb, particle, cue_last;
+    struct hset notname, abbrev, verb, particle, cue_last, single_cue, inner, timew;
 
     /* Per-record scratch, reused across records. */
     uint32_t *owner;       /* body token -> found index + 1; 0 free */
@@ -321,6 +367,9 @@ static int entities_init(void **state, const void *confp, const struct processor
     hset_fill(&st->abbrev, abbrev_cues, NELEM(abbrev_cues));
     hset_fill(&st->verb, verbs, NELEM(verbs));
     hset_fill(&st->particle, particles, NELEM(particles));
+    hset_fill(&st->single_cue, single_name_cues, NELEM(single_name_cues));
+    hset_fill(&st->inner, inner_name_words, NELEM(inner_name_words));
+    hset_fill(&st->timew, time_words, NELEM(time_words));
     /* Every word of a title ("Prime" in "Deputy Prime Minister") is a
      * title word, never part of a name. */
     struct tokens ct = {0};
@@ -520,6 +569,30 @@ static int collect(struct entities *st, const struct tokens *t, int names, int p
 
 #define PREFETCH_MIN_BYTES (1u << 20)
 
+/*
+ * 1 if body tokens [i, i+n) are glued to another capitalized word, as part
+ * of a longer name nobody listed: "Austin Energy", "Sadiq Khan" when the
+ * article names Lloyd Austin or Karim Khan. A word before does not count
+ * when it starts a sentence, is possessive ("ICC's Khan") or is a title or
+ * stop word ("Secretary Austin"); a word after does not when it is a day
+ * or month. Only for surname-only mentions: a listed full name wins by
+ * longest match anyway ("Khan Younis").
+ */
+static int glued(const struct entities *st, const struct tokens *t, size_t i, size_t n)
+{
+    size_t j = i + n;
+    if (j < t->n && !(t->toks[j].flags & (TOK_BREAK | TOK_DIGIT)) &&
+        (t->toks[j].flags & TOK_CAP) && !hset_has(&st->timew, t->toks[j].hash))
+        return 1;
+    if (i > 0 && !(t->toks[i].flags & TOK_BREAK)) {
+        const struct token *p = &t->toks[i - 1];
+        if ((p->flags & (TOK_CAP | TOK_UPPER | TOK_SENT_START | TOK_POSS | TOK_DIGIT)) ==
+                TOK_CAP && !hset_has(&st->notname, p->hash))
+            return 1;
+    }
+    return 0;
+}
+
 static int scan_gazetteer(struct entities *st, const struct tokens *t, const char *text,
                           size_t text_len, int headline)
 {
@@ -581,7 +654,8 @@ static int scan_gazetteer(struct entities *st, const struct tokens *t, const cha
                 return -1;
             resume = i + pick->ntok;
         } else if (pick_surname) {
-            if (!st->conf->surname_linking)
+            if (!st->conf->surname_linking ||
+                (!headline && glued(st, t, i, pick_surname->ntok)))
                 continue;
             if (grow((void **)&st->pend, &st->cap_pend, st->npend + 1, sizeof(*st->pend)) < 0)
                 return -1;
@@ -646,6 +720,10 @@ static size_t run_end(const struct entities *st, const struct tokens *t, size_t 
     while (b < t->n && b - a < max && !(t->toks[b].flags & TOK_BREAK)) {
         if (name_like(st, t, b)) {
             b++;
+        } else if (st->owner[b] == 0 && (t->toks[b].flags & TOK_CAP) &&
+                   hset_has(&st->inner, t->toks[b].hash) && b + 1 < t->n &&
+                   !(t->toks[b + 1].flags & TOK_BREAK) && name_like(st, t, b + 1)) {
+            b += 2;     /* "Hassan Sheikh Mohamud" */
         } else if (st->owner[b] == 0 && !(t->toks[b].flags & TOK_CAP) &&
                    hset_has(&st->particle, t->toks[b].hash) && b + 1 < t->n &&
                    !(t->toks[b + 1].flags & TOK_BREAK) && name_like(st, t, b + 1)) {
@@ -659,7 +737,7 @@ static size_t run_end(const struct entities *st, const struct tokens *t, size_t 
 
 /* 1 if a title or role phrase ends right before token a. */
 static int cue_before(const struct entities *st, const struct tokens *t, size_t a,
-                      const char *text, int *cue_cap)
+                      const char *text, int *cue_cap, int *single)
 {
     struct phrase_match m[8];
     size_t lo = a >= 4 ? a - 4 : 0;
@@ -672,6 +750,7 @@ static int cue_before(const struct entities *st, const struct tokens *t, size_t 
         if (!hset_has(&st->abbrev, c->hash) || text[c->off + c->len] != '.')
             return 0;
         *cue_cap = 1;
+        *single = 1;
         return 1;
     }
     if (!hset_has(&st->cue_last, t->toks[a - 1].hash))
@@ -681,6 +760,7 @@ static int cue_before(const struct entities *st, const struct tokens *t, size_t 
         for (size_t x = 0; x < nm; x++)
             if (k + m[x].ntok == a) {
                 *cue_cap = (t->toks[a - 1].flags & TOK_CAP) != 0;
+                *single = hset_has(&st->single_cue, t->toks[a - 1].hash);
                 return 1;
             }
     }
@@ -740,8 +820,8 @@ static int scan_cues(struct entities *st, const struct tokens *t, const char *te
         if (a < resume || !name_like(st, t, a))
             continue;
         size_t b = run_end(st, t, a, 6);
-        int cap = 0;
-        int cue = cue_before(st, t, a, text, &cap);
+        int cap = 0, single = 0;
+        int cue = cue_before(st, t, a, text, &cap, &single);
         int verb_after = b < n && !(t->toks[b].flags & TOK_BREAK) &&
                          hset_has(&st->verb, t->toks[b].hash);
         int verb_before = a > 0 && !(t->toks[a].flags & TOK_BREAK) &&
@@ -749,7 +829,9 @@ static int scan_cues(struct entities *st, const struct tokens *t, const char *te
         size_t len = b - a, start = a;
         int ok = 0;
         /* Two rules, kept apart for reading. */
-        if (cue && (len >= 2 || cap))
+        /* One word after a title: only after "Gen.", "Mr", "King"...
+         * (others, "General Electric", are left to link_people()). */
+        if (cue && (len >= 2 || (cap && single)))
             ok = 1; // NOLINT(bugprone-branch-clone)
         else if ((verb_after || verb_before) && len >= 2)
             ok = 1;
@@ -794,7 +876,8 @@ static int link_people(struct entities *st, const struct tokens *t)
             if (f->gaz != GAZ_NONE || f->type != ENTITY_PERSON)
                 continue;
             if ((len == f->ntok && same_name(t, f->tok, len, a)) ||
-                (f->sur_ntok && len == f->sur_ntok && same_name(t, f->sur_tok, len, a))) {
+                (f->sur_ntok && len == f->sur_ntok && same_name(t, f->sur_tok, len, a) &&
+                 !glued(st, t, a, len))) {
                 if (add_mention(st, (uint32_t)i, t, a, len) < 0)
                     return -1;
                 break;
@@ -1050,7 +1133,7 @@ static int emit(struct entities *st, struct record *rec)
         e->type = f->type;
         e->in_headline = f->in_headline;
         e->dateline = f->dateline;
-        e->mentions = f->nspans + (f->in_headline ? 1 : 0);
+        e->mentions = (uint32_t)f->nspans;   /* body mentions; the headline is in_headline */
         e->salience = top > 0 ? f->salience / top : 0;
         if (f->gaz != GAZ_NONE) {
             const struct gaz_entity *g = &st->gaz->ents[f->gaz];

@@ -279,7 +279,11 @@ static int entity_hits(struct topics *st, const struct record *rec)
     for (size_t i = 0; i < rec->nentities; i++) {
         const struct entity *e = &rec->entities[i];
         double place = e->in_headline ? tax->params.head_weight : 1.0;
-        uint32_t n = e->mentions ? e->mentions : 1;
+        /* Body mentions, plus the headline as one more (as before
+         * entities' mentions stopped counting it). */
+        uint32_t n = e->mentions + (e->in_headline ? 1 : 0);
+        if (n == 0)
+            n = 1;
         double rep = 0;
         for (uint32_t k = 0; k < n && k < REPEAT_MAX; k++)
             rep += st->repeat[k];

@@ -303,7 +303,7 @@ static void test_headline_salience_role(void **unused)
     assert_string_equal(rec->entities[0].name, "Russia");   /* 3 mentions + headline */
     assert_string_equal(rec->entities[1].name, "NATO");
     assert_int_equal(rec->entities[0].in_headline, 1);
-    assert_int_equal(rec->entities[0].mentions, 4);
+    assert_int_equal(rec->entities[0].mentions, 3);   /* body mentions only */
     assert_int_equal(rec->entities[0].nspans, 3);
     assert_string_equal(rec->entities[0].role, "country");
     assert_string_equal(rec->entities[1].role, "alliance");
