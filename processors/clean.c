@@ -509,10 +509,18 @@ static size_t fold_line(const char *s, size_t n, char *out)
             out[o++] = ' ';
             pending = 0;
         }
-        /* this byte (not a space even if special) and the ordinary run after it */
+        /* This byte (not a space even if special) and the run after it:
+         * ordinary bytes, and single spaces between ordinary bytes, which
+         * fold to themselves. */
         size_t j = i + 1;
-        while (j < n && !fold_special[(unsigned char)s[j]])
-            j++;
+        while (j < n) {
+            if (!fold_special[(unsigned char)s[j]])
+                j++;
+            else if (s[j] == ' ' && j + 1 < n && !fold_special[(unsigned char)s[j + 1]])
+                j += 2;
+            else
+                break;
+        }
         memcpy(out + o, s + i, j - i);
         o += j - i;
         i = j;
