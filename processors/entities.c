@@ -167,7 +167,7 @@ static const char *const abbrev_cues[] = {
 /* Lower-case words inside names ("Abdulaziz bin Salman", "al-Burhan"). */
 static const char *const particles[] = {
     "bin", "bint", "ibn", "al", "el", "von", "van", "der", "den", "de", "da", "di",
-    "du", "dos", "das", "del", "la", "le", "abu", "ben", "ter",
+    "du", "dos", "das", "del", "la", "le", "abu", "ben", "ter", "ten",
 };
 
 static const char *const verbs[] = {

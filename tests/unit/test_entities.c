@@ -263,6 +263,45 @@ static void test_person_cues(void **unused)
     inst_close(&in);
 }
 
+/* Titles and role words next to names: never part of them, and a title
+ * that begins a company or league name does not make a person. */
+static void test_titles_and_glued_names(void **unused)
+{
+    (void)unused;
+    struct inst in = ent_open(NULL);
+    struct record *rec = tag(&in, NULL,
+        "Chief Executive Dana Whitcombe told investors the plant would open. "
+        "Executive Vice President Omar Castellanos said costs were falling. "
+        "The order went to General Electric and General Dynamics, and to Major "
+        "League Baseball sponsors. Premier League clubs objected. Gen. Ortiz said "
+        "the army agreed. Queen Saskia spoke later. President Abdi Sheikh Warsame "
+        "said the deal stood, and Warsame added that Whitcombe Industries, a "
+        "separate firm, was not involved. Whitcombe said so too.");
+    assert_int_equal(must_find(rec, "Dana Whitcombe")->mentions, 2);   /* not "Whitcombe Industries" */
+    must_find(rec, "Omar Castellanos");
+    must_find(rec, "Ortiz");
+    must_find(rec, "Saskia");
+    assert_int_equal(must_find(rec, "Abdi Sheikh Warsame")->mentions, 2);
+    const char *never[] = {"Executive Dana Whitcombe", "Executive", "Electric", "Dynamics",
+                           "League Baseball", "League", "Warsame", "Abdi"};
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        if (find(rec, never[i]))
+            fail_msg("tagged \"%s\"", never[i]);
+    assert_int_equal(rec->nentities, 5);
+    record_free(rec);
+
+    /* A listed person's surname glued to another capitalized word is part
+     * of a longer name; a title before it is not. */
+    rec = tag(&in, NULL,
+        "Defense Secretary Lloyd Austin spoke on Monday. Austin Energy said power was "
+        "back. Secretary Austin said the review would go on.");
+    const struct entity *e = must_find(rec, "Lloyd Austin");
+    assert_int_equal(e->mentions, 2);
+    assert_int_equal(e->nspans, 2);
+    record_free(rec);
+    inst_close(&in);
+}
+
 static void test_gazetteer_surnames(void **unused)
 {
     (void)unused;
@@ -735,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_diacritics_and_hyphens),
         cmocka_unit_test(test_demonyms),
         cmocka_unit_test(test_person_cues),
+        cmocka_unit_test(test_titles_and_glued_names),
         cmocka_unit_test(test_gazetteer_surnames),
         cmocka_unit_test(test_headline_salience_role),
         cmocka_unit_test(test_dateline),
