@@ -7,6 +7,8 @@
  * consumed message delivered and committed), 1 after a fatal error or
  * when something could not be delivered, 2 on a usage error.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +41,22 @@ int cmd_run(int argc, char **argv)
     const char *group = NULL;
     char err[1024];
     int rc = EXIT_RUNTIME;
+    sigset_t stop_sigs, old_mask;
 
-    if (cli_common(argc, argv, &cli) < 0)
+    /* Until the pipeline's loop has its handlers (loading the data files
+     * and starting the embedded broker take a while), a SIGTERM must wait
+     * rather than kill: blocked here, it is delivered to the loop's handler
+     * once installed and ends in a clean shutdown. librdkafka's threads,
+     * created meanwhile, inherit the mask and so leave signals to us. */
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_mask);
+    if (cli_common(argc, argv, &cli) < 0) {
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         return EXIT_USAGE;
+    }
     for (int i = 1; i < cli.nrest; i++) {
         const char *a = cli.rest[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -88,6 +103,7 @@ int cmd_run(int argc, char **argv)
         rc = EXIT_USAGE;     /* configuration, data files, librdkafka properties */
         goto out;
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);   /* the loop catches them now */
     if (settings_check_unused(s, err, sizeof(err)) < 0) {
         fprintf(stderr, "wirestream: %s\n", err);
         rc = EXIT_USAGE;
@@ -119,5 +135,6 @@ out:
     pipeline_free(p);
     embedded_free(emb);
     cli_free(&cli);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return rc;
 }

@@ -895,9 +895,18 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
         goto fail;
     }
     if (o->handle_signals) {
+        /* Caught from now on: a SIGTERM that arrives during the start-up
+         * (state restore) is served by the loop's first turn and stops it
+         * cleanly instead of killing the process. */
         p->ev_sigterm = evsignal_new(p->base, SIGTERM, ev_signal_cb, p);
         p->ev_sigint = evsignal_new(p->base, SIGINT, ev_signal_cb, p);
         p->ev_sighup = evsignal_new(p->base, SIGHUP, ev_signal_cb, p);
+        if (!p->ev_sigterm || !p->ev_sigint || !p->ev_sighup ||
+            event_add(p->ev_sigterm, NULL) < 0 || event_add(p->ev_sigint, NULL) < 0 ||
+            event_add(p->ev_sighup, NULL) < 0) {
+            snprintf(err, errlen, "libevent: cannot install the signal handlers");
+            goto fail;
+        }
     }
     return p;
 fail:
@@ -950,12 +959,7 @@ int pipeline_start(struct pipeline *p, char *err, size_t errlen)
         struct timeval st = tv_ms(s->log.stats_interval);
         event_add(p->ev_stats, &st);
     }
-    if (p->ev_sigterm) {
-        event_add(p->ev_sigterm, NULL);
-        event_add(p->ev_sigint, NULL);
-        event_add(p->ev_sighup, NULL);
-    }
-    p->consuming = 1;
+    p->consuming = !p->stop_requested;
     p->last_stats_ms = mono_ms();
     p->last_progress_ms = p->last_stats_ms;
     log_info(MOD, "consuming %s from %s as group %s", s->kafka.input_topics.items[0],
