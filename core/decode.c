@@ -237,15 +237,29 @@ static int only_space(const char *s, size_t len)
     return 1;
 }
 
+/* *field = the value s of f->v[idx]: its own buffer when the fast path
+ * decoded it (taken over), else a copy. 0, -1 on allocation failure. */
+static int take_or_copy(char **field, struct fields *f, int idx, const char *s, size_t len)
+{
+    struct fval *v = &f->v[idx];
+    if (v->own && v->s == s && v->len == len) {
+        free(*field);
+        *field = v->own;
+        v->own = NULL;
+        return 0;
+    }
+    return record_set(field, s, len);
+}
+
 /* The record from the fields of a parsed object, whichever parser read it.
- * Takes over f->v[].own of the body when it uses it (sets it NULL). */
+ * Takes over the f->v[].own buffers it uses (sets them NULL). */
 static struct record *build_record(struct fields *f, const struct decode_opts *o,
                                    struct decode_error *err)
 {
     struct record *rec = NULL;
     const char *s;
     size_t slen;
-    int r, which;
+    int r, which, which_id = F_ID;
 
     if (!(rec = record_new()))
         goto oom;
@@ -254,14 +268,14 @@ static struct record *build_record(struct fields *f, const struct decode_opts *o
     /* id, else ninjs uri */
     if ((r = get_str(f, F_ID, &s, &slen, err)) < 0)
         goto bad;
-    if (r == 0 && (r = get_str(f, F_URI, &s, &slen, err)) < 0)
+    if (r == 0 && (r = get_str(f, which_id = F_URI, &s, &slen, err)) < 0)
         goto bad;
-    if (r > 0 && slen > 0 && record_set(&rec->id, s, slen) < 0)
+    if (r > 0 && slen > 0 && take_or_copy(&rec->id, f, which_id, s, slen) < 0)
         goto oom;
 
     if ((r = get_str(f, F_HEADLINE, &s, &slen, err)) < 0)
         goto bad;
-    if (r > 0 && !only_space(s, slen) && record_set(&rec->headline, s, slen) < 0)
+    if (r > 0 && !only_space(s, slen) && take_or_copy(&rec->headline, f, F_HEADLINE, s, slen) < 0)
         goto oom;
 
     which = F_BODY;
@@ -309,7 +323,7 @@ static struct record *build_record(struct fields *f, const struct decode_opts *o
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
         if ((r = get_str(f, plain[i].idx, &s, &slen, err)) < 0)
             goto bad;
-        if (r > 0 && slen && record_set(plain[i].field, s, slen) < 0)
+        if (r > 0 && slen && take_or_copy(plain[i].field, f, plain[i].idx, s, slen) < 0)
             goto oom;
     }
 
@@ -340,8 +354,11 @@ bad:
  */
 struct fast {
     struct fields f;
-    char *keys[64];         /* decoded keys, owned */
+    char *keys[64];         /* decoded keys, in karena or malloc'd (kowned) */
+    unsigned char kowned[64];
     size_t nkeys;
+    char karena[2048];
+    size_t kused;
 };
 
 static void fast_free(struct fast *fp)
@@ -349,7 +366,8 @@ static void fast_free(struct fast *fp)
     for (size_t i = 0; i < F_COUNT; i++)
         free(fp->f.v[i].own);
     for (size_t i = 0; i < fp->nkeys; i++)
-        free(fp->keys[i]);
+        if (fp->kowned[i])
+            free(fp->keys[i]);
     for (size_t i = 0; i < fp->f.nx; i++)
         json_decref(fp->f.xvals[i]);
     free(fp->f.xkeys);
@@ -381,9 +399,11 @@ static int hex4(const char *p, uint32_t *out)
 }
 
 /* A JSON string; *pp points after the opening quote and is moved past the
- * closing one. Returns the malloc'd decoded value, NULL when it is not one
- * Jansson would accept as is (or on allocation failure). */
-static char *fast_string(const char **pp, const char *end, size_t *outlen)
+ * closing one. Returns the decoded value, in buf when it fits in bufcap
+ * bytes, else malloc'd; NULL when it is not one Jansson would accept as is
+ * (or on allocation failure). */
+static char *fast_string(const char **pp, const char *end, size_t *outlen, char *buf,
+                         size_t bufcap)
 {
     const char *p = *pp, *q = p;
     int escapes = 0;
@@ -413,7 +433,7 @@ static char *fast_string(const char **pp, const char *end, size_t *outlen)
     }
     if (q >= end)
         return NULL;
-    char *out = malloc((size_t)(q - p) + 1);
+    char *out = (size_t)(q - p) + 1 <= bufcap ? buf : malloc((size_t)(q - p) + 1);
     if (!out)
         return NULL;
     size_t n = 0;
@@ -480,8 +500,33 @@ static char *fast_string(const char **pp, const char *end, size_t *outlen)
     *pp = q + 1;
     return out;
 bad:
-    free(out);
+    if (out != buf)
+        free(out);
     return NULL;
+}
+
+/* A JSON integer Jansson reads with strtoll() without overflow, or the
+ * literals true/false/null; NULL for anything else. */
+static json_t *simple_scalar(const char *p, const char *e)
+{
+    size_t n = (size_t)(e - p);
+    if (n == 4 && memcmp(p, "true", 4) == 0)
+        return json_true();
+    if (n == 5 && memcmp(p, "false", 5) == 0)
+        return json_false();
+    if (n == 4 && memcmp(p, "null", 4) == 0)
+        return json_null();
+    const char *d = p + (n && *p == '-');
+    size_t nd = (size_t)(e - d);
+    if (nd == 0 || nd > 18 || (*d == '0' && nd > 1))
+        return NULL;
+    long long v = 0;
+    for (const char *c = d; c < e; c++) {
+        if (*c < '0' || *c > '9')
+            return NULL;
+        v = v * 10 + (*c - '0');
+    }
+    return json_integer(d == p ? v : -v);
 }
 
 /* End of the JSON value at p (not checked: Jansson parses it). Deep
@@ -538,9 +583,13 @@ static int fast_parse(const char *buf, size_t len, struct fast *fp)
         size_t klen, vlen;
         if (p >= end || *p++ != '"' || fp->nkeys == sizeof(fp->keys) / sizeof(fp->keys[0]))
             return -1;
-        char *key = fast_string(&p, end, &klen);
+        char *kbuf = fp->karena + fp->kused;
+        char *key = fast_string(&p, end, &klen, kbuf, sizeof(fp->karena) - fp->kused);
         if (!key)
             return -1;
+        if (key == kbuf)
+            fp->kused += klen + 1;
+        fp->kowned[fp->nkeys] = key != kbuf;
         fp->keys[fp->nkeys++] = key;
         for (size_t i = 0; i + 1 < fp->nkeys; i++)
             if (strcmp(fp->keys[i], key) == 0)
@@ -558,7 +607,7 @@ static int fast_parse(const char *buf, size_t len, struct fast *fp)
             struct fval *v = &fp->f.v[idx];
             if (*p == '"') {
                 p++;
-                if (!(v->own = fast_string(&p, end, &vlen)))
+                if (!(v->own = fast_string(&p, end, &vlen, NULL, 0)))
                     return -1;
                 v->kind = FV_STRING;
                 v->s = v->own;
@@ -572,18 +621,21 @@ static int fast_parse(const char *buf, size_t len, struct fast *fp)
         } else {
             json_t *val;
             if (*p == '"') {
+                char vbuf[512];
                 p++;
-                char *sv = fast_string(&p, end, &vlen);
+                char *sv = fast_string(&p, end, &vlen, vbuf, sizeof(vbuf));
                 if (!sv)
                     return -1;
                 val = json_stringn_nocheck(sv, vlen);
-                free(sv);
+                if (sv != vbuf)
+                    free(sv);
             } else {
                 const char *e = skip_value(p, end);
                 if (!e || e == p)
                     return -1;
-                val = json_loadb(p, (size_t)(e - p), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-                                 NULL);
+                if (!(val = simple_scalar(p, e)))
+                    val = json_loadb(p, (size_t)(e - p),
+                                     JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
                 p = e;
             }
             if (!val)

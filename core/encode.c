@@ -395,10 +395,19 @@ static void jw_str_or_null(struct jw *w, const char *s)
         JW_LIT(w, "null");
 }
 
+/* "%lld" without printf (spans make dozens of integers per record). */
 static void jw_int(struct jw *w, long long v)
 {
     char b[24];
-    jw_put(w, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
+    size_t i = sizeof(b);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        b[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        b[--i] = '-';
+    jw_put(w, b + i, sizeof(b) - i);
 }
 
 /* Jansson's jsonp_dtostr() at its default precision: "%.17g", ".0" added
@@ -621,6 +630,23 @@ static char *write_schema(const struct record *rec, int64_t processed_at, size_t
             JW_LIT(&w, ",");
             jw_str(&w, key);
             JW_LIT(&w, ":");
+            /* Scalars written here; reals, arrays and objects by Jansson. */
+            if (json_is_string(val) &&
+                !memchr(json_string_value(val), '\0', json_string_length(val))) {
+                jw_str(&w, json_string_value(val));
+                continue;
+            }
+            if (json_is_integer(val)) {
+                jw_int(&w, (long long)json_integer_value(val));
+                continue;
+            }
+            if (json_is_true(val) || json_is_false(val) || json_is_null(val)) {
+                if (json_is_null(val))
+                    JW_LIT(&w, "null");
+                else
+                    jw_bool(&w, json_is_true(val));
+                continue;
+            }
             char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
             if (!s) {
                 w.fail = 1;

@@ -152,8 +152,13 @@ static struct record *rnd_record(void)
         for (uint32_t i = rnd(4); i > 0; i--) {
             const char *k = keys[rnd(sizeof(keys) / sizeof(keys[0]))];
             json_t *v;
-            switch (rnd(5)) {
+            switch (rnd(6)) {
             case 0: v = json_integer((json_int_t)rnd(100000) - 50000); break;
+            case 4: {
+                static const json_int_t ext[] = {INT64_MIN, INT64_MAX, 0, -1, 1000000007};
+                v = rnd(3) ? json_integer(ext[rnd(5)]) : rnd(2) ? json_true() : json_false();
+                break;
+            }
             case 1: v = json_real((double)rnd(1000) / 7.0); break;
             case 2: v = json_pack("{s:[i,s,n,b]}", "a", (int)rnd(9), "x/y\n", 1); break;
             case 3: v = json_null(); break;
