@@ -117,3 +117,42 @@ def test_sighup_reload_and_sigterm():
     shutil.rmtree(tmp, ignore_errors=True)
     assert rc == 0, text[-3000:]
     assert "clean shutdown" in text
+
+
+def sigterm_blocked(pid):
+    """True once the process blocks SIGTERM (cmd_run's first step)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigBlk:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except OSError:
+        pass
+    return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+def test_sigterm_during_startup_is_a_clean_stop():
+    # Loading the data files and starting the embedded broker take a while;
+    # a SIGTERM in that window used to kill the process (status -15).
+    tmp = tempfile.mkdtemp(prefix="ws-sig-")
+    err_path = os.path.join(tmp, "stderr.log")
+    try:
+        with open(err_path, "w") as err:
+            proc = subprocess.Popen([BIN, "run", "-c", os.path.join(ROOT, "config",
+                                                                     "wirestream.conf"),
+                                     "-o", "http.enabled=false"],
+                                    stdout=subprocess.DEVNULL, stderr=err, cwd=tmp)
+            try:
+                wait_until(lambda: sigterm_blocked(proc.pid), "run to block SIGTERM", proc)
+                proc.send_signal(signal.SIGTERM)
+                rc = proc.wait(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        text = open(err_path, errors="replace").read()
+        assert rc == 0, text[-3000:]
+        assert "clean shutdown" in text
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
