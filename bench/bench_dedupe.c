@@ -175,6 +175,7 @@ int main(int argc, char **argv)
     t.toks = malloc(WORDS * sizeof(struct token));
     uint64_t h[WORDS];
     struct minhash mh;
+    struct minhash_set set = {0};
     const int nfp = 200000;
     double fp_secs = 0;
     unsigned sink = 0;
@@ -182,13 +183,15 @@ int main(int argc, char **argv)
         gen_doc((uint64_t)i, 0, h);
         fill_tokens(&t, h, WORDS);
         double t0 = now_s();
-        minhash_compute(ctx, &t, 0, 0, &mh);
+        if (minhash_compute(ctx, &t, 0, 0, &mh, &set) < 0)
+            return 1;
         fp_secs += now_s() - t0;
-        sink += mh.sig[0];
+        sink += mh.sketch[0];
     }
     printf("fingerprints: %.0f per second (%.2f us each, 300-word bodies)%s\n",
            nfp / fp_secs, fp_secs / nfp * 1e6, sink == 1 ? " " : "");
     free(t.toks);
+    minhash_set_free(&set);
     minhash_ctx_free(ctx);
 
     /* 2. Fill, then look up: small index first, then `entries`. */

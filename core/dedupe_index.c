@@ -11,6 +11,9 @@
 #define ID_CHAIN MINHASH_BANDS
 #define ID_PROBE_LIMIT 64
 
+/* The per-entry budget (docs/dedupe.md) counts on this. */
+_Static_assert(sizeof(struct dedupe_entry) == 128, "dedupe_entry grew");
+
 struct dedupe_index {
     size_t cap;
     struct dedupe_entry *ent;   /* cap slots; seq s lives in slot s % cap */
@@ -29,9 +32,11 @@ struct dedupe_index {
 
 static size_t heads_for(size_t cap)
 {
-    /* About two entries per bucket: chains stay short, heads stay small. */
+    /* About four entries per bucket: walks are capped by probe_limit and
+     * the check residue skips most strangers, so a short head table costs
+     * little and leaves the bytes to the sketch. */
     size_t h = 16;
-    while (h < cap / 2)
+    while (h < cap / 4)
         h <<= 1;
     return h;
 }
@@ -216,7 +221,9 @@ uint64_t dedupe_index_insert(struct dedupe_index *idx, const struct minhash *mh,
     e->id_len = (uint16_t)idlen;
     e->cl_len = (uint16_t)cllen;
     e->nshingles = mh->nshingles > UINT16_MAX ? UINT16_MAX : (uint16_t)mh->nshingles;
-    memcpy(e->sig, mh->sig, sizeof(e->sig));
+    e->shift = mh->shift;
+    memcpy(e->check, mh->check, sizeof(e->check));
+    memcpy(e->sketch, mh->sketch, sizeof(e->sketch));
     if (cllen && root) {
         e->root = (uint32_t)root;
         e->size = size;
@@ -265,7 +272,7 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
     }
     for (unsigned j = 0; j < MINHASH_BANDS && n < max; j++) {
         uint32_t link = *heads[j];
-        unsigned want = minhash_nibble(mh->sig, j);
+        unsigned want = minhash_nibble(mh->check, j);
         uint64_t prev = UINT64_MAX;
         for (unsigned steps = 0; steps < probe_limit && n < max; steps++) {
             uint64_t seq = resolve(idx, link);
@@ -273,9 +280,9 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
                 break;
             prev = seq;
             const struct dedupe_entry *e = slot_of(idx, seq);
-            /* The residue of the band's bin must agree: a cheap filter for
+            /* The band key's residue must agree: a cheap filter for
              * entries that only share the bucket. */
-            if (minhash_nibble(e->sig, j) == want && !(e->flags & DEDUPE_ENTRY_DEAD) &&
+            if (minhash_nibble(e->check, j) == want && !(e->flags & DEDUPE_ENTRY_DEAD) &&
                 !seen(out, n, seq))
                 out[n++] = seq;
             link = idx->next[(seq % idx->cap) * NCHAIN + j];

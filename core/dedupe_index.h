@@ -33,12 +33,14 @@ struct dedupe_entry {
     uint32_t aoff;          /* id, then cluster id, in the string ring */
     uint32_t root;          /* link to the story's first entry (itself if unique) */
     uint32_t size;          /* cluster size: live on a root, a snapshot on others */
-    uint16_t nshingles;     /* capped at 65535 */
+    uint16_t nshingles;     /* distinct shingles, capped at 65535 */
     uint16_t id_len;
     uint16_t cl_len;        /* 0: the cluster is this entry's own id */
-    uint16_t flags;
-    uint8_t sig[MINHASH_SIG_BYTES];
-};
+    uint8_t flags;
+    uint8_t shift;          /* sketch window (struct minhash) */
+    uint8_t check[MINHASH_CHECK_BYTES];   /* band key residues: candidate filter */
+    uint8_t sketch[MINHASH_SKETCH_BYTES]; /* bottom-k sketch: verification */
+};                          /* 128 bytes */
 
 struct dedupe_index;
 

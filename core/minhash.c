@@ -1,7 +1,8 @@
 /*
- * minhash.c - one-permutation b-bit MinHash over word shingles; see
- * minhash.h for the model and the reasons behind its parameters.
+ * minhash.c - one-permutation MinHash band keys and a bottom-k sketch over
+ * word shingles; see minhash.h for the model and the reasons behind it.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,29 +92,84 @@ unsigned minhash_ctx_shingle(const struct minhash_ctx *ctx)
     return ctx->shingle;
 }
 
+void minhash_set_free(struct minhash_set *set)
+{
+    if (!set)
+        return;
+    free(set->keys);
+    free(set->table);
+    memset(set, 0, sizeof(*set));
+}
+
+/* Sizes the set's buffers for up to n keys and empties the table. */
+static int set_reserve(struct minhash_set *set, size_t n)
+{
+    size_t tcap = 64;
+    while (tcap < 2 * n)
+        tcap <<= 1;
+    if (tcap > set->tcap) {
+        uint64_t *t = malloc(tcap * sizeof(*t));
+        if (!t)
+            return -1;
+        free(set->table);
+        set->table = t;
+        set->tcap = tcap;
+    }
+    if (n > set->cap) {
+        uint64_t *k = malloc(n * sizeof(*k));
+        if (!k)
+            return -1;
+        free(set->keys);
+        set->keys = k;
+        set->cap = n;
+    }
+    /* Only the part in use is cleared: a huge body once does not make
+     * every later one pay for its table. */
+    set->tcap_used = tcap;
+    memset(set->table, 0, tcap * sizeof(*set->table));
+    set->n = 0;
+    return 0;
+}
+
+#define BIN_BITS 4        /* log2(MINHASH_BANDS) */
+_Static_assert(1 << BIN_BITS == MINHASH_BANDS, "BIN_BITS");
+
 struct bins {
-    uint32_t min[MINHASH_K];
-    uint64_t filled[MINHASH_K / 64];
-    uint32_t n;
+    uint32_t min[MINHASH_BANDS];
+    uint32_t filled;                /* bit j: bin j holds a real minimum */
+    uint32_t n;                     /* shingles hashed, repeats included */
+    struct minhash_set *set;
 };
 
 static inline void bins_add(struct bins *b, uint64_t h)
 {
     h = minhash_mix64(h);
-    unsigned bin = (unsigned)(h >> 57);          /* top 7 bits: 128 bins */
+    unsigned bin = (unsigned)(h >> (64 - BIN_BITS));   /* top bits: the bin */
     uint32_t v = (uint32_t)h;
     /* Branch-free: min[] starts at UINT32_MAX, `filled` says which bins
      * hold a real minimum (a shingle may hash to UINT32_MAX itself). */
-    b->filled[bin >> 6] |= 1ULL << (bin & 63);
+    b->filled |= 1u << bin;
     b->min[bin] = v < b->min[bin] ? v : b->min[bin];
     b->n++;
+
+    /* The sketch orders keys by bits 60..32 first: independent of the bin
+     * (the top bits) and of the band minimum (31..0). 0 marks an empty slot. */
+    uint64_t key = (h << BIN_BITS) | (h >> (64 - BIN_BITS));
+    key = key ? key : 1;
+    struct minhash_set *set = b->set;
+    size_t mask = set->tcap_used - 1, i = (size_t)(key >> 8) & mask;
+    while (set->table[i] && set->table[i] != key)
+        i = (i + 1) & mask;
+    if (!set->table[i]) {
+        set->table[i] = key;
+        set->n++;
+    }
 }
 
 static int bins_has(const struct bins *b, unsigned bin)
 {
-    return (b->filled[bin >> 6] >> (bin & 63)) & 1;
+    return (b->filled >> bin) & 1;
 }
-
 /* Order-sensitive combination of k token hashes (window[] is circular,
  * `first` is the oldest): each position rotates by its own amount, and
  * bins_add() mixes the result. */
@@ -171,13 +227,161 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
     return skipped;
 }
 
-void minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
-                     uint32_t skip_off, uint32_t skip_len, struct minhash *out)
+/* Groups the distinct keys of the table by leading zero count, most
+ * first, and fills upto[]. */
+static void set_collect(struct minhash_set *set)
+{
+    uint32_t count[64] = {0};
+    for (size_t i = 0; i < set->tcap_used; i++)
+        if (set->table[i])
+            count[__builtin_clzll(set->table[i])]++;
+    set->upto[64] = 0;
+    for (int c = 63; c >= 0; c--)
+        set->upto[c] = set->upto[c + 1] + count[c];
+    uint32_t pos[64];
+    for (int c = 0; c < 64; c++)
+        pos[c] = set->upto[c + 1];
+    for (size_t i = 0; i < set->tcap_used; i++)
+        if (set->table[i])
+            set->keys[pos[__builtin_clzll(set->table[i])]++] = set->table[i];
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- the coded sketch ---------------------------------------------------------- */
+
+struct bits {
+    uint8_t *p;
+    const uint8_t *q;
+    unsigned pos, cap;   /* in bits */
+};
+
+static void bits_put(struct bits *b, uint32_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++, b->pos++)
+        if ((v >> i) & 1)
+            b->p[b->pos >> 3] |= (uint8_t)(1u << (b->pos & 7));
+}
+
+static uint32_t bits_get(struct bits *b, unsigned n)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < n && b->pos < b->cap; i++, b->pos++)
+        v |= (uint32_t)((b->q[b->pos >> 3] >> (b->pos & 7)) & 1) << i;
+    return v;
+}
+
+#define HDR_BITS 11   /* 7-bit count, 4-bit Rice parameter */
+
+/* Rice-codes the ascending values w[0..k): as many of the smallest as fit
+ * (the smallest values of a bottom-k sketch are a bottom-c sketch). */
+static void sketch_encode(const uint16_t *w, unsigned k, uint8_t *out)
+{
+    const unsigned cap = MINHASH_SKETCH_BYTES * 8;
+    unsigned best_r = 0, best_cost = UINT32_MAX;
+    for (unsigned r = 0; r < 16; r++) {
+        unsigned cost = 0, prev = 0;
+        for (unsigned i = 0; i < k; i++) {
+            cost += ((unsigned)(w[i] - prev) >> r) + 1 + r;
+            prev = w[i];
+        }
+        if (cost < best_cost) {
+            best_cost = cost;
+            best_r = r;
+        }
+    }
+    unsigned n = 0, used = HDR_BITS, prev = 0;
+    for (; n < k; n++) {
+        unsigned c = ((unsigned)(w[n] - prev) >> best_r) + 1 + best_r;
+        if (used + c > cap)
+            break;
+        used += c;
+        prev = w[n];
+    }
+    memset(out, 0, MINHASH_SKETCH_BYTES);
+    struct bits b = {.p = out, .cap = cap};
+    bits_put(&b, n, 7);
+    bits_put(&b, best_r, 4);
+    prev = 0;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned g = (unsigned)(w[i] - prev);
+        for (unsigned q = g >> best_r; q; q--)
+            bits_put(&b, 1, 1);
+        bits_put(&b, 0, 1);
+        bits_put(&b, g & ((1u << best_r) - 1), best_r);
+        prev = w[i];
+    }
+}
+
+unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH])
+{
+    struct bits b = {.q = sketch, .cap = MINHASH_SKETCH_BYTES * 8};
+    unsigned n = bits_get(&b, 7), r = bits_get(&b, 4);
+    if (n > MINHASH_SKETCH)
+        n = MINHASH_SKETCH;
+    uint32_t prev = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t q = 0;
+        while (b.pos < b.cap && bits_get(&b, 1))
+            q++;
+        prev += (q << r) | bits_get(&b, r);
+        if (prev > UINT16_MAX || b.pos > b.cap)
+            return i;      /* a damaged sketch: what was read so far */
+        v[i] = (uint16_t)prev;
+    }
+    return n;
+}
+
+/* The k smallest keys, as 16-bit values inside the narrowest window
+ * [0, 2^(64-shift)) that holds them. Sorting the prefix of keys that holds
+ * them ascending keeps the set's grouping (smaller keys have more leading
+ * zeros). */
+static void make_sketch(struct minhash_set *set, struct minhash *out)
+{
+    unsigned k = set->n < MINHASH_SKETCH ? (unsigned)set->n : MINHASH_SKETCH;
+    if (!k)
+        return;
+    unsigned s = 64;
+    while (set->upto[s] < k)
+        s--;
+    size_t p = set->upto[s];
+    uint64_t *keys = set->keys;
+    if (p <= 160) {
+        for (size_t i = 1; i < p; i++) {
+            uint64_t v = keys[i];
+            size_t j = i;
+            while (j > 0 && keys[j - 1] > v) {
+                keys[j] = keys[j - 1];
+                j--;
+            }
+            keys[j] = v;
+        }
+    } else {
+        qsort(keys, p, sizeof(*keys), cmp_u64);
+    }
+    unsigned shift = (unsigned)__builtin_clzll(keys[k - 1]);
+    uint16_t w[MINHASH_SKETCH];
+    out->shift = (uint8_t)shift;
+    for (unsigned i = 0; i < k; i++)
+        w[i] = (uint16_t)((keys[i] << shift) >> 48);
+    sketch_encode(w, k, out->sketch);
+}
+
+int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
+                    uint32_t skip_off, uint32_t skip_len, struct minhash *out,
+                    struct minhash_set *set)
 {
     struct bins b;
     memset(&b, 0, sizeof(b));
     memset(b.min, 0xff, sizeof(b.min));
     memset(out, 0, sizeof(*out));
+    b.set = set;
+    if (set_reserve(set, toks->n + 1) < 0)
+        return -1;
 
     /* Arithmetic on the token hashes, not their bytes: endian-stable. */
     uint64_t bh = 0xcbf29ce484222325ULL;
@@ -185,68 +389,115 @@ void minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
         bh = (bh ^ toks->toks[i].hash) * 0x100000001b3ULL;
     out->body_hash = minhash_mix64(bh ^ toks->n);
     out->ntokens = toks->n > UINT32_MAX ? UINT32_MAX : (uint32_t)toks->n;
-    if (!toks->n)
-        return;
+    if (!toks->n) {
+        memset(set->upto, 0, sizeof(set->upto));
+        return 0;
+    }
 
     uint32_t skipped = hash_shingles(ctx, toks, skip_off, skip_len, 1, &b);
     if (b.n == 0 && skipped)            /* nothing but stop words */
         hash_shingles(ctx, toks, skip_off, skip_len, 0, &b);
     if (b.n == 0)                       /* only the dateline: use it all */
         hash_shingles(ctx, toks, 0, 0, 0, &b);
-    out->nshingles = b.n;
+    out->nshingles = set->n > UINT32_MAX ? UINT32_MAX : (uint32_t)set->n;
+    set_collect(set);
+    make_sketch(set, out);
 
     /* Optimal densification (Shrivastava 2017): an empty bin borrows the
      * minimum of a bin chosen by a fixed hash of (bin, attempt), so two
      * texts fill the same empty bin from the same donor. */
-    uint32_t full[MINHASH_K];
-    for (unsigned j = 0; j < MINHASH_K; j++) {
+    for (unsigned j = 0; j < MINHASH_BANDS; j++) {
+        uint32_t v = 0;
         if (bins_has(&b, j)) {
-            full[j] = b.min[j];
-            continue;
-        }
-        for (uint64_t a = 1;; a++) {
-            unsigned d = (unsigned)(minhash_mix64(((uint64_t)j << 32) ^ a ^ 0x5bd1e995ULL) &
-                                    (MINHASH_K - 1));
-            if (bins_has(&b, d)) {
-                full[j] = b.min[d];
-                break;
+            v = b.min[j];
+        } else {
+            for (uint64_t a = 1;; a++) {
+                unsigned d = (unsigned)(minhash_mix64(((uint64_t)j << 32) ^ a ^ 0x5bd1e995ULL) &
+                                        (MINHASH_BANDS - 1));
+                if (bins_has(&b, d)) {
+                    v = b.min[d];
+                    break;
+                }
             }
         }
+        out->bands[j] = v;
+        unsigned nib = minhash_check_of(v);
+        out->check[j >> 1] |= (uint8_t)(nib << ((j & 1) * 4));
     }
-    for (unsigned j = 0; j < MINHASH_BANDS; j++)
-        out->bands[j] = full[j];
-    for (unsigned j = 0; j < MINHASH_K; j++) {
-        /* The residue comes from bits the bin choice did not use. */
-        unsigned nib = (unsigned)(minhash_mix64(full[j]) & 0xf);
-        out->sig[j >> 1] |= (uint8_t)(nib << ((j & 1) * 4));
-    }
+    return 0;
 }
 
-double minhash_jaccard(const uint8_t *a, const uint8_t *b)
+static int sketch_has(const uint16_t *v, unsigned n, uint16_t w)
 {
-    unsigned same = 0;
-    for (unsigned i = 0; i < MINHASH_SIG_BYTES; i += 8) {
-        uint64_t x, y;
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        uint64_t d = x ^ y;
-        /* One bit per nibble that differs somewhere. */
-        d |= d >> 1;
-        d |= d >> 2;
-        d &= 0x1111111111111111ULL;
-        same += 16 - (unsigned)__builtin_popcountll(d);
+    unsigned lo = 0, hi = n;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (v[mid] < w)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    const double chance = 1.0 / (1 << MINHASH_BBITS);
-    double p = (double)same / MINHASH_K;
-    double j = (p - chance) / (1.0 - chance);
-    return j < 0 ? 0 : j > 1 ? 1 : j;
+    return lo < n && v[lo] == w;
 }
 
-double minhash_containment(double jaccard, uint32_t na, uint32_t nb)
+void minhash_compare(const struct minhash_set *a, const uint8_t *coded, unsigned shift,
+                     uint32_t nb, struct minhash_cmp *out)
 {
-    if (!na || !nb)
+    memset(out, 0, sizeof(*out));
+    uint16_t sketch[MINHASH_SKETCH];
+    unsigned nv = minhash_sketch_decode(coded, sketch);
+    size_t na = a->n;
+    if (!nv || !na || shift > 63)
+        return;
+    /* The query's keys inside the window (a prefix of its keys) are its
+     * sample; those whose value is in the sketch are in both sets. */
+    uint16_t wmax = sketch[nv - 1];
+    unsigned in = 0, x = 0;
+    for (size_t i = 0, lim = a->upto[shift]; i < lim; i++) {
+        uint16_t w = (uint16_t)((a->keys[i] << shift) >> 48);
+        if (w > wmax)
+            continue;
+        in++;
+        x += (unsigned)sketch_has(sketch, nv, w);
+    }
+    if (x > nv)          /* two query keys on one 16-bit value */
+        x = nv;
+    if (x > in)
+        x = in;
+    out->matches = x;
+    if (nb <= nv) {
+        /* The whole remembered set is in the sketch: exact counts. */
+        nb = nv;
+        size_t small = na < nb ? na : nb;
+        double u = (double)na + (double)nb - (double)x;
+        out->jaccard = (double)x / u;
+        out->union_samples = u > UINT32_MAX ? UINT32_MAX : (unsigned)u;
+        out->samples = (unsigned)(small > UINT32_MAX ? UINT32_MAX : small);
+        out->exact = 1;
+    } else {
+        /* Bottom-nv of the union: the sketch plus the query keys below
+         * its threshold. */
+        out->union_samples = nv + in - x;
+        out->jaccard = (double)x / (double)out->union_samples;
+        if (na <= nb) {
+            out->samples = in;
+            out->exact = in == na;
+        } else {
+            out->samples = nv;
+        }
+    }
+    out->contain = out->samples ? (double)x / (double)out->samples : 0;
+    if (out->contain > 1)
+        out->contain = 1;
+}
+
+double minhash_lower_bound(unsigned k, unsigned n, double z)
+{
+    if (!n)
         return 0;
-    double inter = jaccard * ((double)na + (double)nb) / (1.0 + jaccard);
-    double c = inter / (double)(na < nb ? na : nb);
-    return c > 1 ? 1 : c;
+    double p = (double)k / n, z2 = z * z, d = 1 + z2 / n;
+    double c = p + z2 / (2.0 * n);
+    double h = z * sqrt(p * (1 - p) / n + z2 / (4.0 * n * n));
+    double lb = (c - h) / d;
+    return lb < 0 ? 0 : lb;
 }

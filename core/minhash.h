@@ -3,18 +3,35 @@
  * detection (used by processors/dedupe.c).
  *
  * The body's word shingles (k consecutive normalized tokens, taken from the
- * token hashes record_analyze() already computed) go through one-permutation
- * MinHash with 128 bins and optimal densification: one hash per shingle,
- * not 128. Each bin keeps a 4-bit residue for verification (b-bit MinHash:
- * 64 bytes per signature) and the first MINHASH_BANDS bins keep their full
- * 32-bit minimum as LSH band keys (one row per band: a shared shingle in a
- * band is enough to make two texts candidates, which is what catches
- * truncated copies and excerpts with Jaccard 0.2-0.5).
+ * token hashes record_analyze() already computed) are hashed once each to
+ * 64 bits. Two things are kept from those hashes:
+ *
+ *  - LSH band keys: one-permutation MinHash with MINHASH_BANDS bins and
+ *    optimal densification; each bin's 32-bit minimum is a band key (one
+ *    row per band: one shared band makes two texts candidates, which is
+ *    what catches truncated copies and excerpts), plus a 4-bit residue per
+ *    band that lets the index skip entries that only share a bucket.
+ *  - A bottom-k sketch for verification: the smallest distinct shingle
+ *    keys (up to MINHASH_SKETCH, as many as MINHASH_SKETCH_BYTES hold:
+ *    about 55), as 16-bit values inside a window [0, 2^(64-shift)) that
+ *    just holds them, Rice-coded as gaps (about 11.5 bits each instead of
+ *    16). The keys below a threshold are a uniform sample of the set; 16
+ *    bits inside the window tell them apart from other keys of that range
+ *    with odds of about 1 in 600.
+ *
+ * A query keeps its whole shingle set (struct minhash_set), so comparing
+ * it with a remembered sketch is exact sampling, not a b-bit estimate:
+ * every remembered key below the window threshold is looked up in the
+ * query's set and every query key below it is counted. That gives the
+ * containment in either direction as a binomial proportion with a known
+ * number of samples (no b-bit collision floor, no Jaccard-to-containment
+ * conversion that multiplies the noise) and the Jaccard of the union's
+ * bottom sample (Broder's estimator).
  *
  * Everything here is deterministic (fixed seeds, arithmetic on integers, no
  * byte-order dependence): fingerprints are persisted and compared across
- * restarts and machines. Pure functions; a context is read-only once built
- * and may be shared between threads.
+ * restarts and machines. A context is read-only once built and may be
+ * shared between threads; a minhash_set belongs to one caller.
  */
 #ifndef WS_MINHASH_H
 #define WS_MINHASH_H
@@ -24,19 +41,35 @@
 
 #include "text.h"
 
-#define MINHASH_K         128
-#define MINHASH_BBITS     4
-#define MINHASH_SIG_BYTES (MINHASH_K * MINHASH_BBITS / 8)
-#define MINHASH_BANDS     16
+#define MINHASH_BANDS       16
+#define MINHASH_CHECK_BYTES (MINHASH_BANDS / 2)
+#define MINHASH_SKETCH      64   /* most sketch values kept */
+#define MINHASH_SKETCH_BYTES 80   /* Rice-coded: about 55 values fit */
 #define MINHASH_MAX_SHINGLE 8
 
 struct minhash {
-    uint64_t body_hash;              /* the whole token sequence: exact copies */
-    uint32_t ntokens;                /* tokens in the body */
-    uint32_t nshingles;              /* shingles hashed (repeats included) */
-    uint32_t bands[MINHASH_BANDS];   /* full minima of bins 0..BANDS-1 */
-    uint8_t sig[MINHASH_SIG_BYTES];  /* 4-bit residue of every bin */
+    uint64_t body_hash;                 /* the whole token sequence: exact copies */
+    uint32_t ntokens;                   /* tokens in the body */
+    uint32_t nshingles;                 /* distinct shingles */
+    uint32_t bands[MINHASH_BANDS];      /* bin minima: LSH band keys */
+    uint8_t check[MINHASH_CHECK_BYTES]; /* 4-bit residue of each band key */
+    uint8_t shift;                      /* sketch window: keys < 2^(64-shift) */
+    uint8_t sketch[MINHASH_SKETCH_BYTES]; /* coded sketch values, see minhash_sketch_decode() */
 };
+
+/* The distinct shingle keys of one body (the query side of a comparison),
+ * grouped by leading zero count so that the keys below any window
+ * threshold are a prefix. Owned by the caller: zero-initialize, reuse for
+ * every body, release with minhash_set_free(). */
+struct minhash_set {
+    uint64_t *keys;        /* n distinct keys, most leading zeros first */
+    size_t n, cap;
+    uint64_t *table;       /* scratch: open addressing, tcap slots allocated */
+    size_t tcap, tcap_used;
+    uint32_t upto[65];     /* keys with >= s leading zeros: keys[0 .. upto[s]) */
+};
+
+void minhash_set_free(struct minhash_set *set);   /* keeps the struct; accepts NULL */
 
 /* Shingle size and the stop-word set (shingles made only of stop words,
  * "it is a", are left out: every article shares them). */
@@ -49,27 +82,48 @@ void minhash_ctx_free(struct minhash_ctx *ctx);   /* accepts NULL */
 unsigned minhash_ctx_shingle(const struct minhash_ctx *ctx);
 
 /*
- * Fingerprints toks. Tokens starting inside [skip_off, skip_off+skip_len)
- * (the dateline: "KYIV, March 3 (Reuters) -" differs between outlets) are
- * left out of the shingles but not of body_hash. A body with no tokens gets
- * ntokens = 0 and must not be compared. Never allocates.
+ * Fingerprints toks into out and leaves its shingle set in set. Tokens
+ * starting inside [skip_off, skip_off+skip_len) (the dateline: "KYIV,
+ * March 3 (Reuters) -" differs between outlets) are left out of the
+ * shingles but not of body_hash. A body with no tokens gets ntokens = 0 and
+ * must not be compared. Grows set's buffers (about 24 bytes per token):
+ * returns -1 if that fails (out and set are then unusable), else 0.
  */
-void minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
-                     uint32_t skip_off, uint32_t skip_len, struct minhash *out);
+int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
+                    uint32_t skip_off, uint32_t skip_len, struct minhash *out,
+                    struct minhash_set *set);
 
-/* Resemblance (Jaccard) estimate from two signatures, corrected for the
- * 1/16 chance that unrelated 4-bit residues agree; in [0,1]. */
-double minhash_jaccard(const uint8_t *a, const uint8_t *b);
+/* The values of a coded sketch, ascending, into v; returns how many. The
+ * coding (a 7-bit count, a 4-bit Rice parameter, then Rice-coded gaps
+ * between the 16-bit values) stores the smallest values that fit. */
+unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]);
 
-/* Containment of the smaller set in the larger one, derived from a
- * Jaccard estimate and the two set sizes; in [0,1]. */
-double minhash_containment(double jaccard, uint32_t na, uint32_t nb);
+/* A query set against a remembered sketch (coded sketch, its shift and
+ * the remembered body's distinct shingle count nb). */
+struct minhash_cmp {
+    double jaccard;      /* resemblance estimate, in [0,1] */
+    double contain;      /* share of the smaller set found in the larger one */
+    unsigned matches;    /* sampled keys found in both */
+    unsigned samples;    /* sampled keys of the smaller set: contain = matches/samples */
+    unsigned union_samples; /* sampled keys of the union: jaccard = matches/union_samples */
+    int exact;           /* every key of the smaller set was compared */
+};
 
-/* 4-bit residue of bin j. */
-static inline unsigned minhash_nibble(const uint8_t *sig, unsigned j)
+void minhash_compare(const struct minhash_set *a, const uint8_t *sketch, unsigned shift,
+                     uint32_t nb, struct minhash_cmp *out);
+
+/* The check residue of a band key (bits the bucket choice does not use). */
+static inline unsigned minhash_check_of(uint32_t band);
+
+/* 4-bit residue j of a check array. */
+static inline unsigned minhash_nibble(const uint8_t *check, unsigned j)
 {
-    return (sig[j >> 1] >> ((j & 1) * 4)) & 0xf;
+    return (check[j >> 1] >> ((j & 1) * 4)) & 0xf;
 }
+
+/* Wilson score lower bound of a binomial proportion k/n at z standard
+ * deviations: how low the true share can plausibly be. 0 when n == 0. */
+double minhash_lower_bound(unsigned k, unsigned n, double z);
 
 /* The mixer used throughout (splitmix64 finalizer). */
 static inline uint64_t minhash_mix64(uint64_t x)
@@ -80,6 +134,11 @@ static inline uint64_t minhash_mix64(uint64_t x)
     x *= 0x94d049bb133111ebULL;
     x ^= x >> 31;
     return x;
+}
+
+static inline unsigned minhash_check_of(uint32_t band)
+{
+    return (unsigned)(minhash_mix64(band) & 0xf);
 }
 
 #endif

@@ -4,8 +4,9 @@
  * Exact: the same token stream (the cleaned body with whitespace, quotes and
  * punctuation folded by the tokenizer) or the same id as an article still
  * remembered. Near: a rewrite, truncation or excerpt of one, found through
- * MinHash LSH bands (core/minhash.h, core/dedupe_index.h) and verified by
- * the resemblance or containment estimate. Every record gets a cluster: the
+ * MinHash LSH bands (core/minhash.h, core/dedupe_index.h) and verified
+ * against each candidate's bottom-k sketch with the article's whole shingle
+ * set: resemblance, or containment when it is significantly above noise. Every record gets a cluster: the
  * id of its story's first article. Time is event time only (article date,
  * else message timestamp, else the newest seen), so a replay decides
  * exactly as live traffic did. State goes to env->store as it changes and
@@ -24,6 +25,18 @@
 #define DAY_MS (24LL * 3600 * 1000)
 #define MAX_CANDIDATES 256
 #define ENTRY_COUNTED 0x2   /* a count record was written: tombstone it too */
+/* Both estimates are shares of sampled shingles (32 remembered ones, or
+ * fewer for containment when a short article meets a long one), and
+ * unrelated stories written from the same phrases really do share 10-15 %
+ * of their shingles (containment up to 0.3). A match must therefore also
+ * be significant: the Wilson lower bound of the share, at these many
+ * standard deviations, must reach the configured floor. The resemblance
+ * sample always holds at least 32 shingles, so it needs less margin than
+ * containment, whose sample can be a handful. */
+#define JACCARD_Z 2.0
+#define CONTAIN_Z 3.0
+/* A set grown past this many keys by a huge body is released after use. */
+#define SET_KEEP 65536
 
 struct dedupe_conf {
     int64_t window;
@@ -32,6 +45,8 @@ struct dedupe_conf {
     int64_t id_bytes;
     double threshold;
     double containment;
+    double jaccard_floor;
+    double containment_floor;
     int64_t min_shingles;
     int64_t shingle_size;
     int64_t probe_limit;
@@ -56,6 +71,12 @@ static const struct conf_key dedupe_keys[] = {
     {"containment", CONF_DOUBLE, "0.5", K(containment),
      "estimated share of the shorter body's shingles found in the longer one at or above "
      "which it is a near duplicate (truncated copies, excerpts)"},
+    {"jaccard_floor", CONF_DOUBLE, "0.18", K(jaccard_floor),
+     "a resemblance match also needs its lower confidence bound (2 sigma) at or above this: "
+     "the share of shingles unrelated stories can have in common"},
+    {"containment_floor", CONF_DOUBLE, "0.35", K(containment_floor),
+     "a containment match also needs its lower confidence bound (3 sigma) at or above this, "
+     "unless every shingle of the shorter body was compared"},
     {"min_shingles", CONF_INT, "12", K(min_shingles),
      "bodies with fewer shingles are only checked for exact duplicates"},
     {"shingle_size", CONF_INT, "3", K(shingle_size), "words per shingle (1-8)"},
@@ -76,18 +97,21 @@ struct dedupe {
     struct state_store *store;
     struct minhash_ctx *mh;
     struct dedupe_index *idx;
+    struct minhash_set set;       /* the current article's shingles */
     int64_t watermark;            /* newest event time seen */
     int in_restore;               /* no writes while the state is replayed */
     char *key;                    /* "e:" / "n:" + id */
     unsigned char *val;
     uint64_t n_unique, n_exact, n_near, n_restored, n_restore_skipped, n_store_errors;
+    uint64_t n_restore_old;       /* entries of an older format, skipped */
 };
 
 /* ---- persistence ----------------------------------------------------- */
 
-#define ENTRY_MAGIC "WSD\x01"
+#define ENTRY_MAGIC "WSD\x02"
+#define ENTRY_MAGIC_V1 "WSD\x01"
 #define COUNT_MAGIC "WSC\x01"
-#define ENTRY_FIXED 160
+#define ENTRY_FIXED 178
 #define MAX_ID 65535
 
 static void put_u16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
@@ -118,28 +142,32 @@ static uint64_t get_u64(const unsigned char *p)
 }
 
 /*
- * Entry value, version 1, little-endian (key "e:" + id):
- *   0  "WSD" 0x01          magic and version
- *   4  u8 shingle size, u8 bins/8, u8 bits per bin, u8 bands
+ * Entry value, version 2, little-endian (key "e:" + id):
+ *   0  "WSD" 0x02          magic and version
+ *   4  u8 shingle size, u8 bands, u8 most sketch values, u8 sketch bytes
  *                          (an entry fingerprinted otherwise is skipped)
  *   8  i64 event time, ms since the epoch
  *  16  u64 body hash
  *  24  u32 cluster size (a snapshot)
- *  28  u16 shingles, u16 cluster id length (0: the entry's own id)
- *  32  u32 band minima [16]
- *  96  4-bit residues [128], two per byte, bin 0 in the low nibble
- * 160  cluster id bytes
+ *  28  u16 distinct shingles, u16 cluster id length (0: the entry's own id)
+ *  32  u32 band minima [16] (the check residues are derived from them)
+ *  96  u8 sketch shift, u8 0
+ *  98  coded sketch [80] (core/minhash.h: minhash_sketch_decode)
+ * 178  cluster id bytes
  * Count value (key "n:" + id): "WSC" 0x01, u32 cluster size.
+ * Version 1 (b-bit signatures) cannot be converted: such entries are
+ * skipped on restore, and their stories forgotten.
  */
 static size_t encode_entry(const struct dedupe *st, const struct minhash *mh,
                            const struct dedupe_entry *e, const char *cl, size_t cllen)
 {
     unsigned char *p = st->val;
+    memset(p, 0, ENTRY_FIXED);
     memcpy(p, ENTRY_MAGIC, 4);
     p[4] = (unsigned char)st->conf->shingle_size;
-    p[5] = MINHASH_K / 8;
-    p[6] = MINHASH_BBITS;
-    p[7] = MINHASH_BANDS;
+    p[5] = MINHASH_BANDS;
+    p[6] = MINHASH_SKETCH;
+    p[7] = MINHASH_SKETCH_BYTES;
     put_u64(p + 8, (uint64_t)e->event_ms);
     put_u64(p + 16, e->body_hash);
     put_u32(p + 24, e->size);
@@ -147,7 +175,8 @@ static size_t encode_entry(const struct dedupe *st, const struct minhash *mh,
     put_u16(p + 30, (uint16_t)cllen);
     for (unsigned j = 0; j < MINHASH_BANDS; j++)
         put_u32(p + 32 + 4 * (size_t)j, mh->bands[j]);
-    memcpy(p + 96, e->sig, MINHASH_SIG_BYTES);
+    p[96] = e->shift;
+    memcpy(p + 98, e->sketch, MINHASH_SKETCH_BYTES);
     memcpy(p + ENTRY_FIXED, cl, cllen);
     return ENTRY_FIXED + cllen;
 }
@@ -214,8 +243,11 @@ static int dedupe_init(void **state, const void *conf, const struct processor_en
                               "id_bytes in 8..4096, memory_budget >= 0");
         return -1;
     }
-    if (!(c->threshold > 0 && c->threshold <= 1) || !(c->containment > 0 && c->containment <= 1)) {
-        snprintf(err, errlen, "dedupe: threshold and containment must be in (0, 1]");
+    if (!(c->threshold > 0 && c->threshold <= 1) || !(c->containment > 0 && c->containment <= 1) ||
+        !(c->jaccard_floor >= 0 && c->jaccard_floor <= 1) ||
+        !(c->containment_floor >= 0 && c->containment_floor <= 1)) {
+        snprintf(err, errlen, "dedupe: threshold and containment must be in (0, 1], "
+                              "jaccard_floor and containment_floor in [0, 1]");
         return -1;
     }
     if (c->shingle_size < 1 || c->shingle_size > MINHASH_MAX_SHINGLE || c->min_shingles < 1 ||
@@ -276,6 +308,7 @@ static void dedupe_destroy(void *state)
     struct dedupe *st = state;
     if (!st)
         return;
+    minhash_set_free(&st->set);
     minhash_ctx_free(st->mh);
     dedupe_index_free(st->idx);
     free(st->key);
@@ -390,7 +423,14 @@ static enum verdict dedupe_process(void *state, struct record *rec)
     }
 
     struct minhash mh;
-    minhash_compute(st->mh, &rec->body_toks, rec->dateline_span.off, rec->dateline_span.len, &mh);
+    if (st->set.cap > SET_KEEP)
+        minhash_set_free(&st->set);
+    if (minhash_compute(st->mh, &rec->body_toks, rec->dateline_span.off, rec->dateline_span.len,
+                        &mh, &st->set) < 0) {
+        log_warn(MOD, "out of memory fingerprinting %s: not deduplicated",
+                 rec->id ? rec->id : "?");
+        return unique(st, rec, NULL, t);
+    }
     if (!mh.ntokens)
         return unique(st, rec, NULL, t);
 
@@ -414,14 +454,16 @@ static enum verdict dedupe_process(void *state, struct record *rec)
         uint32_t small = mine < e->nshingles ? mine : e->nshingles;
         if (small < (uint32_t)c->min_shingles)
             continue;
-        double j = minhash_jaccard(mh.sig, e->sig);
+        struct minhash_cmp cmp;
+        minhash_compare(&st->set, e->sketch, e->shift, e->nshingles, &cmp);
         double score = 0;
-        if (j >= c->threshold) {
-            score = j;
-        } else {
-            double cont = minhash_containment(j, mine, e->nshingles);
-            if (cont >= c->containment)
-                score = cont;
+        if (cmp.jaccard >= c->threshold &&
+            minhash_lower_bound(cmp.matches, cmp.union_samples, JACCARD_Z) >= c->jaccard_floor) {
+            score = cmp.jaccard;
+        } else if (cmp.contain >= c->containment &&
+                   (cmp.exact || minhash_lower_bound(cmp.matches, cmp.samples, CONTAIN_Z) >=
+                                     c->containment_floor)) {
+            score = cmp.contain;
         }
         if (score > best_score || (score > 0 && score == best_score && cand[i] < best_seq)) {
             best = e;
@@ -492,11 +534,18 @@ static int dedupe_restore(void *state, const void *key, size_t klen, const void 
             e->size = get_u32(v + 4);
         return 0;
     }
+    if (vlen >= 4 && memcmp(v, ENTRY_MAGIC_V1, 4) == 0) {
+        if (st->n_restore_old++ == 0)
+            log_warn(MOD, "skipping persisted entries of format version 1 (b-bit signatures, "
+                          "written before the bottom-k sketch): those stories are forgotten");
+        st->n_restore_skipped++;
+        return 0;
+    }
     if (vlen < ENTRY_FIXED || memcmp(v, ENTRY_MAGIC, 4) != 0)
         return restore_skip(st, "unknown entry format or version");
-    if (v[4] != st->conf->shingle_size || v[5] != MINHASH_K / 8 || v[6] != MINHASH_BBITS ||
-        v[7] != MINHASH_BANDS)
-        return restore_skip(st, "fingerprinted with another shingle_size or signature layout");
+    if (v[4] != st->conf->shingle_size || v[5] != MINHASH_BANDS || v[6] != MINHASH_SKETCH ||
+        v[7] != MINHASH_SKETCH_BYTES || v[96] > 63)
+        return restore_skip(st, "fingerprinted with another shingle_size or sketch layout");
     size_t cllen = get_u16(v + 30);
     if (vlen != ENTRY_FIXED + cllen)
         return restore_skip(st, "truncated entry");
@@ -508,9 +557,13 @@ static int dedupe_restore(void *state, const void *key, size_t klen, const void 
     uint32_t size = get_u32(v + 24);
     mh.nshingles = get_u16(v + 28);
     mh.ntokens = 1;
-    for (unsigned j = 0; j < MINHASH_BANDS; j++)
+    for (unsigned j = 0; j < MINHASH_BANDS; j++) {
         mh.bands[j] = get_u32(v + 32 + 4 * (size_t)j);
-    memcpy(mh.sig, v + 96, MINHASH_SIG_BYTES);
+        unsigned nib = minhash_check_of(mh.bands[j]);
+        mh.check[j >> 1] |= (uint8_t)(nib << ((j & 1) * 4));
+    }
+    mh.shift = v[96];
+    memcpy(mh.sketch, v + 98, MINHASH_SKETCH_BYTES);
     const char *cl = (const char *)v + ENTRY_FIXED;
 
     if (e) {                                      /* rewritten: keep the larger count */

@@ -145,16 +145,30 @@ static enum verdict feed(struct inst *in, const char *id, const char *body, int6
     return v;
 }
 
-static void fingerprint(const char *text, struct minhash *mh)
+/* Fingerprints text; its shingle set goes to set when given. */
+static void fingerprint_set(const char *text, struct minhash *mh, struct minhash_set *set)
 {
     struct minhash_ctx *ctx = minhash_ctx_new(3);
+    struct minhash_set own = {0};
     struct tokens t;
     memset(&t, 0, sizeof(t));
     assert_non_null(ctx);
     assert_int_equal(text_tokenize(text, strlen(text), &t), 0);
-    minhash_compute(ctx, &t, 0, 0, mh);
+    assert_int_equal(minhash_compute(ctx, &t, 0, 0, mh, set ? set : &own), 0);
+    minhash_set_free(&own);
     text_tokens_free(&t);
     minhash_ctx_free(ctx);
+}
+
+static void fingerprint(const char *text, struct minhash *mh)
+{
+    fingerprint_set(text, mh, NULL);
+}
+
+/* The query set of a against the sketch of b. */
+static void compare(const struct minhash_set *a, const struct minhash *b, struct minhash_cmp *out)
+{
+    minhash_compare(a, b->sketch, b->shift, b->nshingles, out);
 }
 
 /* A store that behaves like a compacted topic read back: the latest value
@@ -221,11 +235,16 @@ static void test_fingerprint_folding(void **unused)
 {
     (void)unused;
     struct minhash a, b;
-    fingerprint("He said \"peace is near\" on  Monday.\n\nTalks resume today.", &a);
+    struct minhash_set sa = {0};
+    struct minhash_cmp cmp;
+    fingerprint_set("He said \"peace is near\" on  Monday.\n\nTalks resume today.", &a, &sa);
     fingerprint("He said \xe2\x80\x9cpeace is near\xe2\x80\x9d on Monday.  \n \nTalks resume today!", &b);
     assert_true(a.body_hash == b.body_hash);
-    assert_memory_equal(a.sig, b.sig, MINHASH_SIG_BYTES);
-    assert_true(minhash_jaccard(a.sig, b.sig) == 1.0);
+    assert_memory_equal(a.sketch, b.sketch, sizeof(a.sketch));
+    assert_memory_equal(a.bands, b.bands, sizeof(a.bands));
+    compare(&sa, &b, &cmp);
+    assert_true(cmp.jaccard == 1.0 && cmp.contain == 1.0 && cmp.exact);
+    minhash_set_free(&sa);
 
     fingerprint("He said peace is far on Monday. Talks resume today.", &b);
     assert_true(a.body_hash != b.body_hash);
@@ -235,7 +254,8 @@ static void test_fingerprint_similarity(void **unused)
 {
     (void)unused;
     struct minhash a, r, u, t;
-    fingerprint(STORY_A, &a);
+    struct minhash_set sa = {0}, st = {0};
+    fingerprint_set(STORY_A, &a, &sa);
     fingerprint(STORY_A_REWRITE, &r);
     fingerprint(STORY_B, &u);
     /* The first half of STORY_A: a truncated copy. */
@@ -243,18 +263,25 @@ static void test_fingerprint_similarity(void **unused)
     size_t hl = strlen(STORY_A) / 2;
     memcpy(half, STORY_A, hl);
     half[hl] = '\0';
-    fingerprint(half, &t);
+    fingerprint_set(half, &t, &st);
 
-    double jr = minhash_jaccard(a.sig, r.sig);
-    double ju = minhash_jaccard(a.sig, u.sig);
-    double jt = minhash_jaccard(a.sig, t.sig);
-    print_message("rewrite J=%.2f unrelated J=%.2f half J=%.2f C=%.2f\n", jr, ju, jt,
-                  minhash_containment(jt, a.nshingles, t.nshingles));
-    assert_true(jr >= 0.4);
-    assert_true(ju <= 0.1);
-    assert_true(jt >= 0.3);
-    assert_true(minhash_containment(jt, a.nshingles, t.nshingles) >= 0.7);
+    struct minhash_cmp cr, cu, ct, ct2;
+    compare(&sa, &r, &cr);
+    compare(&sa, &u, &cu);
+    compare(&sa, &t, &ct);     /* the original queried against the half */
+    compare(&st, &a, &ct2);    /* the half queried against the original */
+    print_message("rewrite J=%.2f unrelated J=%.2f C=%.2f half J=%.2f C=%.2f (%u/%u) "
+                  "reverse C=%.2f (%u/%u)\n", cr.jaccard, cu.jaccard, cu.contain, ct.jaccard,
+                  ct.contain, ct.matches, ct.samples, ct2.contain, ct2.matches, ct2.samples);
+    assert_true(cr.jaccard >= 0.4);
+    assert_true(cu.jaccard <= 0.1 && cu.contain <= 0.1);
+    assert_true(ct.jaccard >= 0.3);
+    /* The half is inside the original (but for the shingles across the cut). */
+    assert_true(ct.contain >= 0.9 && ct2.contain >= 0.9);
     assert_true(a.nshingles > t.nshingles);
+    assert_true(minhash_lower_bound(16, 16, 3.0) > 0.6 && minhash_lower_bound(4, 8, 3.0) < 0.25);
+    minhash_set_free(&sa);
+    minhash_set_free(&st);
     /* Bands share values with the rewrite, hardly any with unrelated text. */
     int shared_r = 0, shared_u = 0;
     for (int j = 0; j < MINHASH_BANDS; j++) {
@@ -276,7 +303,7 @@ static void test_fingerprint_short_and_empty(void **unused)
     fingerprint("it is what it is", &b);
     assert_true(a.nshingles > 0);
     assert_true(a.body_hash == b.body_hash);
-    assert_memory_equal(a.sig, b.sig, MINHASH_SIG_BYTES);
+    assert_memory_equal(a.sketch, b.sketch, sizeof(a.sketch));
 }
 
 /* ------------------------------------------------------------- index */
@@ -644,6 +671,7 @@ static void test_restore_tombstones_and_garbage(void **unused)
 
 struct item {
     struct minhash mh;
+    struct minhash_set set;
     char *story;
     char *cluster;
     char *id;
@@ -686,7 +714,8 @@ static size_t run_corpus(const char *conf_text, struct item **out)
         assert_non_null(items);
         struct minhash_ctx *ctx = minhash_ctx_new(3);
         assert_non_null(ctx);
-        minhash_compute(ctx, &rec->body_toks, 0, 0, &items[n].mh);
+        memset(&items[n].set, 0, sizeof(items[n].set));
+        assert_int_equal(minhash_compute(ctx, &rec->body_toks, 0, 0, &items[n].mh, &items[n].set), 0);
         minhash_ctx_free(ctx);
         items[n].verdict = dedupe_processor.process(in.state, rec);
         items[n].story = strdup(json_string_value(json_object_get(j, "story")));
@@ -711,6 +740,7 @@ static void free_items(struct item *items, size_t n)
         free(items[i].story);
         free(items[i].cluster);
         free(items[i].id);
+        minhash_set_free(&items[i].set);
     }
     free(items);
 }
@@ -740,13 +770,13 @@ static void test_corpus_precision_recall(void **unused)
      * well below the default thresholds (0.25 and 0.5). */
     double max_j = 0, max_c = 0;
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = i + 1; k < n; k++) {
+        for (size_t k = 0; k < n; k++) {
             if (strcmp(it[i].story, it[k].story) == 0)
                 continue;
-            double j = minhash_jaccard(it[i].mh.sig, it[k].mh.sig);
-            double c = minhash_containment(j, it[i].mh.nshingles, it[k].mh.nshingles);
-            max_j = j > max_j ? j : max_j;
-            max_c = c > max_c ? c : max_c;
+            struct minhash_cmp cmp;      /* i arriving with k remembered */
+            compare(&it[i].set, &it[k].mh, &cmp);
+            max_j = cmp.jaccard > max_j ? cmp.jaccard : max_j;
+            max_c = cmp.contain > max_c ? cmp.contain : max_c;
         }
     }
     print_message("different stories: highest estimated Jaccard %.3f, containment %.3f\n",
