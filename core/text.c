@@ -254,9 +254,21 @@ static const unsigned char ascii_word[128] = {
     ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
 };
 
-/* The same bytes by kind, for the tokenizer's inner loop. */
+/* The same bytes by kind, for the tokenizer's inner loop, and folded. */
 enum { AC_NONE = 0, AC_DIGIT, AC_LOWER, AC_UPPER };
-static const unsigned char ascii_class[128] = {
+static const unsigned char ascii_lower[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9',
+    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g',
+    ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+    ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
+    ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
+    ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n',
+    ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u',
+    ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+};
+static const unsigned char ascii_class[256] = {
     ['0' ... '9'] = AC_DIGIT, ['A' ... 'Z'] = AC_UPPER, ['a' ... 'z'] = AC_LOWER,
 };
 
@@ -365,7 +377,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
         /* A word starts at i. */
         size_t start = i;
         size_t end = i;
-        int letters = 0, uppers = 0, digits = 0, nonascii = 0, cap_first = -1;
+        int letters = 0, nonupper = 0, digits = 0, nonascii = 0, cap_first = -1;
 
         if (grow((void **)&out->toks, &out->cap, out->n + 1, sizeof(struct token)) < 0)
             goto oom;
@@ -386,21 +398,39 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
         uint64_t h = FNV_OFFSET;
         while (end < len) {
             unsigned char b = (unsigned char)text[end];
-            unsigned cls = b < 0x80 ? ascii_class[b] : AC_NONE;
+            unsigned cls = ascii_class[b];
             if (cls != AC_NONE) {
-                if (cls == AC_DIGIT) {
-                    digits++;
-                } else {
-                    int up = cls == AC_UPPER;
-                    letters++;
-                    uppers += up;
-                    if (cap_first < 0)
-                        cap_first = up;
-                    b = (unsigned char)(b | (up << 5));
+                /* A run of ASCII letters and digits: folded, hashed and
+                 * classified in one tight loop; counts are taken after. */
+                size_t rs = end;
+                unsigned seen = 0;
+                do {
+                    unsigned char lb = ascii_lower[b];
+                    seen |= 1u << cls;
+                    norm[nlen++] = (char)lb;
+                    h = (h ^ lb) * FNV_PRIME;
+                    if (++end >= len)
+                        break;
+                    b = (unsigned char)text[end];
+                    cls = ascii_class[b];
+                } while (cls != AC_NONE);
+                size_t rd = 0, lead = rs;
+                if (seen & (1u << AC_DIGIT)) {
+                    for (size_t k = rs; k < end; k++)
+                        rd += ascii_class[(unsigned char)text[k]] == AC_DIGIT;
+                    while (lead < end && ascii_class[(unsigned char)text[lead]] == AC_DIGIT)
+                        lead++;
                 }
-                norm[nlen++] = (char)b;
-                h = (h ^ b) * FNV_PRIME;
-                end++;
+                digits += (int)rd;
+                letters += (int)(end - rs - rd);
+                nonupper |= (seen & (1u << AC_LOWER)) != 0;
+                if (cap_first < 0 && lead < end)
+                    cap_first = ascii_class[(unsigned char)text[lead]] == AC_UPPER;
+                if (end >= len)
+                    break;
+                /* Any other ASCII byte but an apostrophe ends the word. */
+                if (b < 0x80 && b != '\'')
+                    break;
                 continue;
             }
             size_t m = 1;
@@ -439,8 +469,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
                 digits++;
             } else if (!(c >= 0x300 && c <= 0x36f)) {
                 letters++;
-                if (is_upper_cp(c))
-                    uppers++;
+                nonupper |= !is_upper_cp(c);
                 if (cap_first < 0)
                     cap_first = is_upper_cp(c);
             }
@@ -467,7 +496,7 @@ word_done:
         }
         if (cap_first == 1)
             tok->flags |= TOK_CAP;
-        if (letters >= 2 && uppers == letters)
+        if (letters >= 2 && !nonupper)
             tok->flags |= TOK_UPPER;
         if (digits)
             tok->flags |= TOK_DIGIT;
