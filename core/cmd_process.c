@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "decode.h"
 #include "encode.h"
+#include "fileio.h"
 #include "log.h"
 #include "statestore_file.h"
 
@@ -134,33 +135,6 @@ static int process_lines(struct process_ctx *ctx, FILE *in)
     return rc;
 }
 
-static char *slurp(FILE *fp, size_t *len)
-{
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, fp);
-        n += r;
-        if (n < cap) {
-            if (ferror(fp)) {
-                free(buf);
-                return NULL;
-            }
-            break;
-        }
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            return NULL;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    if (buf)
-        *len = n;
-    return buf;
-}
-
 static int process_text_file(struct process_ctx *ctx, const char *path)
 {
     FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -169,7 +143,7 @@ static int process_text_file(struct process_ctx *ctx, const char *path)
         log_error("process", "%s: %s", path, strerror(errno));
         return -1;
     }
-    char *buf = slurp(fp, &len);
+    char *buf = fileio_slurp(fp, &len);
     if (fp != stdin)
         fclose(fp);
     if (!buf) {

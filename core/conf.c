@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "fileio.h"
 #include "record.h"
 
 static char *trim(char *s)
@@ -263,38 +264,10 @@ fail:
 
 struct conf_file *conf_load(const char *path, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t len;
+    char *buf = fileio_read(path, &len, err, errlen);
+    if (!buf)
         return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(fp);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + len, 1, 4096, fp);
-        len += r;
-        if (r < 4096)
-            break;
-    }
-    int ioerr = ferror(fp);
-    fclose(fp);
-    if (ioerr) {
-        free(buf);
-        snprintf(err, errlen, "%s: read error", path);
-        return NULL;
-    }
-    buf[len] = '\0';
     if (strlen(buf) != len) {
         free(buf);
         snprintf(err, errlen, "%s: contains a NUL byte", path);

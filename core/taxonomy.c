@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "record.h"   /* ws_strndup */
+#include "fileio.h"
 #include "taxonomy.h"
 #include "text.h"
 
@@ -662,37 +663,10 @@ fail:
 
 struct taxonomy *taxonomy_load(const char *path, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t len;
+    char *buf = fileio_read(path, &len, err, errlen);
+    if (!buf)
         return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap = cap ? cap * 2 : 16384;
-            char *q = realloc(buf, cap);
-            if (!q) {
-                free(buf);
-                fclose(fp);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return NULL;
-            }
-            buf = q;
-        }
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        free(buf);
-        snprintf(err, errlen, "%s: read error", path);
-        return NULL;
-    }
     size_t bad_at;
     if (!text_utf8_valid(buf, len, &bad_at)) {
         /* Report the line of the first bad byte. */
