@@ -78,7 +78,7 @@ static const struct conf_key dedupe_keys[] = {
      "a containment match also needs its lower confidence bound (3 sigma) at or above this, "
      "unless every shingle of the shorter body was compared"},
     {"min_shingles", CONF_INT, "12", K(min_shingles),
-     "bodies with fewer shingles are only checked for exact duplicates"},
+     "bodies with fewer distinct shingles are only checked for exact duplicates"},
     {"shingle_size", CONF_INT, "3", K(shingle_size), "words per shingle (1-8)"},
     {"probe_limit", CONF_INT, "8", K(probe_limit),
      "entries examined per LSH band and lookup: bounds the lookup cost"},
