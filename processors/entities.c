@@ -735,9 +735,25 @@ static size_t run_end(const struct entities *st, const struct tokens *t, size_t 
     return b;
 }
 
-/* 1 if a title or role phrase ends right before token a. */
+/* 1 if only a comma (and spaces) separates token a from the one before. */
+static int comma_before(const struct tokens *t, size_t a, const char *text)
+{
+    if (a == 0 || (t->toks[a].flags & TOK_SENT_START))
+        return 0;
+    const char *p = text + t->toks[a - 1].off + t->toks[a - 1].len;
+    const char *e = text + t->toks[a].off;
+    if (p >= e || *p != ',')
+        return 0;
+    for (p++; p < e; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n')
+            return 0;
+    return 1;
+}
+
+/* 1 if a title or role phrase ends right before token a. *appos: only a
+ * comma stands between ("the foreign minister, Qin Gang,"). */
 static int cue_before(const struct entities *st, const struct tokens *t, size_t a,
-                      const char *text, int *cue_cap, int *single)
+                      const char *text, int *cue_cap, int *single, int *appos)
 {
     struct phrase_match m[8];
     size_t lo = a >= 4 ? a - 4 : 0;
@@ -745,13 +761,17 @@ static int cue_before(const struct entities *st, const struct tokens *t, size_t 
     if (a == 0)
         return 0;
     if (t->toks[a].flags & TOK_BREAK) {
-        /* Only an abbreviated title may stand before a full stop. */
+        /* Before a full stop, only an abbreviated title; before a comma,
+         * any title, as an apposition. */
         const struct token *c = &t->toks[a - 1];
-        if (!hset_has(&st->abbrev, c->hash) || text[c->off + c->len] != '.')
+        if (hset_has(&st->abbrev, c->hash) && text[c->off + c->len] == '.') {
+            *cue_cap = 1;
+            *single = 1;
+            return 1;
+        }
+        if (!comma_before(t, a, text))
             return 0;
-        *cue_cap = 1;
-        *single = 1;
-        return 1;
+        *appos = 1;
     }
     if (!hset_has(&st->cue_last, t->toks[a - 1].hash))
         return 0;   /* no title ends right before a: skip the trie walks */
@@ -820,10 +840,15 @@ static int scan_cues(struct entities *st, const struct tokens *t, const char *te
         if (a < resume || !name_like(st, t, a))
             continue;
         size_t b = run_end(st, t, a, 6);
-        int cap = 0, single = 0;
-        int cue = cue_before(st, t, a, text, &cap, &single);
-        int verb_after = b < n && !(t->toks[b].flags & TOK_BREAK) &&
-                         hset_has(&st->verb, t->toks[b].hash);
+        int cap = 0, single = 0, appos = 0;
+        int cue = cue_before(st, t, a, text, &cap, &single, &appos);
+        int closed = b == n || (t->toks[b].flags & TOK_BREAK);
+        /* An apposition names one person: "the minister, X Y, said". */
+        if (appos && (!closed || b - a < 2))
+            cue = 0;
+        int verb_after = b < n && hset_has(&st->verb, t->toks[b].hash) &&
+                         (!(t->toks[b].flags & TOK_BREAK) ||
+                          (comma_before(t, b, text) && comma_before(t, a, text)));
         int verb_before = a > 0 && !(t->toks[a].flags & TOK_BREAK) &&
                           hset_has(&st->verb, t->toks[a - 1].hash);
         size_t len = b - a, start = a;

@@ -290,6 +290,18 @@ static void test_titles_and_glued_names(void **unused)
     assert_int_equal(rec->nentities, 5);
     record_free(rec);
 
+    /* Appositions: a title, a comma and a name closed by a comma or full
+     * stop; a name between commas before a reporting verb. */
+    rec = tag(&in, NULL,
+        "The agency's chief negotiator, Dana Ilves, left early. Its deputy, "
+        "Marek Tamm. The union's treasurer, Aino Kask, said the fund was empty. "
+        "In Tallinn, Toompea Castle, where the talks were held, stayed closed.");
+    must_find(rec, "Dana Ilves");
+    must_find(rec, "Marek Tamm");
+    must_find(rec, "Aino Kask");
+    assert_null(find(rec, "Toompea Castle"));
+    record_free(rec);
+
     /* A listed person's surname glued to another capitalized word is part
      * of a longer name; a title before it is not. */
     rec = tag(&in, NULL,
