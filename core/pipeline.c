@@ -105,19 +105,32 @@ static void set_fatal(struct pipeline *p, const char *msg)
 
 /* ---- back-pressure ----------------------------------------------------- */
 
+/* The load is the larger of the output messages awaiting acknowledgement
+ * and the inputs not yet complete: one output stuck at the head of a
+ * partition (its topic has no leader, say) keeps every later input of
+ * that partition pending, with its queued state writes, even while the
+ * other outputs flow; that too must stop consumption. */
 static void check_pressure(struct pipeline *p)
 {
     uint64_t max = (uint64_t)p->s->kafka.max_in_flight;
     if (!p->consumer || p->o.input)   /* replay keeps its own back-pressure */
         return;
-    if (!consumer_paused(p->consumer) && p->c.in_flight >= max) {
+    uint64_t pending = offsets_pending(p->offsets);
+    uint64_t load = p->c.in_flight > pending ? p->c.in_flight : pending;
+    if (!consumer_paused(p->consumer) && load >= max) {
         if (consumer_pause(p->consumer, 1) == 0) {
             p->c.pauses++;
-            log_info(MOD, "%" PRIu64 " messages in flight: consumption paused", p->c.in_flight);
+            log_info(MOD, "%" PRIu64 " messages in flight, %" PRIu64 " inputs pending: "
+                     "consumption paused", p->c.in_flight, pending);
         }
-    } else if (consumer_paused(p->consumer) && p->c.in_flight <= max / 2) {
-        if (consumer_pause(p->consumer, 0) == 0)
+    } else if (consumer_paused(p->consumer) && load <= max / 2) {
+        if (consumer_pause(p->consumer, 0) == 0) {
             log_info(MOD, "%" PRIu64 " in flight: consumption resumed", p->c.in_flight);
+            /* Messages may already wait in the queue (it only signals an
+             * empty -> non-empty change): drain now, not at the next poll. */
+            if (p->consuming && p->ev_consumer)
+                event_active(p->ev_consumer, EV_READ, 0);
+        }
     }
 }
 

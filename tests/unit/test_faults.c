@@ -603,6 +603,66 @@ static void test_crash_before_outputs_keeps_state_behind(void **state)
     check_committed_to_end(f);
 }
 
+/* One output stuck at the head (its topic has no leader) while the rest
+ * flow: the inputs behind it cannot complete, so consumption must pause on
+ * pending inputs, not only on unacknowledged messages. */
+static void test_stuck_head_pauses_consumption(void **state)
+{
+    struct fx *f = *state;
+    char topic[128];
+    use_settings(f, "[kafka]\nmax_in_flight = 10\nbatch_size = 5\n"
+                    "embedded_partitions = 1\n");
+    /* One partition: the malformed message first, 100 good ones behind. */
+    char errstr[512], in[128];
+    snprintf(in, sizeof(in), "%s.in", f->name);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", f->brokers, errstr, sizeof(errstr));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    assert_non_null(rk);
+    assert_int_equal(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(in), RD_KAFKA_V_PARTITION(0),
+                                       RD_KAFKA_V_VALUE("{broken", 7),
+                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                       RD_KAFKA_V_END), 0);
+    for (int i = 0; i < 100; i++) {
+        char buf[2048];
+        make_article(i, f->name, buf, sizeof(buf));
+        assert_int_equal(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(in), RD_KAFKA_V_PARTITION(0),
+                                           RD_KAFKA_V_VALUE(buf, strlen(buf)),
+                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                           RD_KAFKA_V_END), 0);
+    }
+    assert_int_equal(rd_kafka_flush(rk, 30000), 0);
+    rd_kafka_destroy(rk);
+    snprintf(topic, sizeof(topic), "%s.dead", f->name);
+    rd_kafka_mock_topic_set_error(f->mc, topic, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+
+    struct pipeline *p = start(f);
+    struct pipeline_counters c;
+    int64_t deadline = mono_ms() + 30000;
+    do {
+        pipeline_run_until(p, NULL, NULL, 200);
+        pipeline_counters(p, &c);
+    } while (!c.paused && mono_ms() < deadline);
+    assert_true(c.paused);
+    run_for(p, 1500);
+    pipeline_counters(p, &c);
+    printf("[ %-8s ] %s: head stuck: %llu consumed, %llu done, %llu in flight, paused %d\n",
+           "COUNTS", f->name, (unsigned long long)c.consumed, (unsigned long long)c.done,
+           (unsigned long long)c.in_flight, c.paused);
+    assert_true(c.paused);
+    assert_true(c.in_flight < 10);         /* not what paused it */
+    assert_true(c.consumed <= 10 + 5);     /* the limit, plus at most one batch */
+    assert_int_equal(c.done, 0);           /* nothing passes the stuck head */
+
+    rd_kafka_mock_topic_set_error(f->mc, topic, RD_KAFKA_RESP_ERR_NO_ERROR);
+    run_until_done(f, p, 101, 60000);
+    assert_int_equal(pipeline_stop(p), 0);
+    pipeline_counters(p, &c);
+    pipeline_free(p);
+    assert_int_equal(c.deadletter, 1);
+    assert_int_equal(c.enriched, 100);
+}
+
 /* The mock trims partitions silently past 5 MB: the warning must come
  * before that, once per partition. */
 static void test_embedded_limit_warning(void **state)
@@ -651,6 +711,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_permanent_failure_not_committed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_before_outputs_keeps_state_behind, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stuck_head_pauses_consumption, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
