@@ -98,7 +98,12 @@ static const char *const stop_words[] = {
     "exchange", "market", "markets", "reserve", "treasury", "bureau", "authority",
     "administration", "board", "tribunal", "foundation", "trust", "society",
     "association", "academy", "school", "college", "hospital", "museum",
-    "gallery", "festival", "biennale", "prize", "award", "awards",
+    "gallery", "festival", "biennale", "prize", "award", "awards", "arts",
+    "electronic", "electronics", "software", "labs", "robotics", "sciences",
+    "solutions", "resources", "mining", "metals", "steel", "chemicals", "motor",
+    "automotive", "insurance", "securities", "investments", "ventures", "brands",
+    "retail", "stores", "logistics", "shipping", "lines", "telecom", "wireless",
+    "broadcasting", "pictures", "records",
 };
 
 /* Titles and roles written before a name ("President", "spokesman"). The

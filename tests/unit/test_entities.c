@@ -276,14 +276,16 @@ static void test_titles_and_glued_names(void **unused)
         "League Baseball sponsors. Premier League clubs objected. Gen. Ortiz said "
         "the army agreed. Queen Saskia spoke later. President Abdi Sheikh Warsame "
         "said the deal stood, and Warsame added that Whitcombe Industries, a "
-        "separate firm, was not involved. Whitcombe said so too.");
+        "separate firm, was not involved. Whitcombe said so too. Electronic Arts "
+        "said sales rose.");
     assert_int_equal(must_find(rec, "Dana Whitcombe")->mentions, 2);   /* not "Whitcombe Industries" */
     must_find(rec, "Omar Castellanos");
     must_find(rec, "Ortiz");
     must_find(rec, "Saskia");
     assert_int_equal(must_find(rec, "Abdi Sheikh Warsame")->mentions, 2);
     const char *never[] = {"Executive Dana Whitcombe", "Executive", "Electric", "Dynamics",
-                           "League Baseball", "League", "Warsame", "Abdi"};
+                           "League Baseball", "League", "Warsame", "Abdi",
+                           "Electronic Arts"};
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
         if (find(rec, never[i]))
             fail_msg("tagged \"%s\"", never[i]);
