@@ -97,6 +97,7 @@ void minhash_set_free(struct minhash_set *set)
     if (!set)
         return;
     free(set->keys);
+    free(set->list);
     free(set->table);
     memset(set, 0, sizeof(*set));
 }
@@ -116,11 +117,16 @@ static int set_reserve(struct minhash_set *set, size_t n)
         set->tcap = tcap;
     }
     if (n > set->cap) {
-        uint64_t *k = malloc(n * sizeof(*k));
-        if (!k)
+        uint64_t *k = malloc(n * sizeof(*k)), *l = malloc(n * sizeof(*l));
+        if (!k || !l) {
+            free(k);
+            free(l);
             return -1;
+        }
         free(set->keys);
+        free(set->list);
         set->keys = k;
+        set->list = l;
         set->cap = n;
     }
     /* Only the part in use is cleared: a huge body once does not make
@@ -162,7 +168,7 @@ static inline void bins_add(struct bins *b, uint64_t h)
         i = (i + 1) & mask;
     if (!set->table[i]) {
         set->table[i] = key;
-        set->n++;
+        set->list[set->n++] = key;
     }
 }
 
@@ -227,23 +233,25 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
     return skipped;
 }
 
-/* Groups the distinct keys of the table by leading zero count, most
- * first, and fills upto[]. */
+/* Groups the distinct keys by leading zero count, most first (a counting
+ * sort of the arrival list), and fills upto[]. */
 static void set_collect(struct minhash_set *set)
 {
-    uint32_t count[64] = {0};
-    for (size_t i = 0; i < set->tcap_used; i++)
-        if (set->table[i])
-            count[__builtin_clzll(set->table[i])]++;
+    /* Four tallies: most keys land in the first two buckets, and one
+     * tally would make every increment wait for the previous one. */
+    uint32_t tally[4][64] = {{0}}, count[64];
+    for (size_t i = 0; i < set->n; i++)
+        tally[i & 3][__builtin_clzll(set->list[i])]++;
+    for (int c = 0; c < 64; c++)
+        count[c] = tally[0][c] + tally[1][c] + tally[2][c] + tally[3][c];
     set->upto[64] = 0;
     for (int c = 63; c >= 0; c--)
         set->upto[c] = set->upto[c + 1] + count[c];
     uint32_t pos[64];
     for (int c = 0; c < 64; c++)
         pos[c] = set->upto[c + 1];
-    for (size_t i = 0; i < set->tcap_used; i++)
-        if (set->table[i])
-            set->keys[pos[__builtin_clzll(set->table[i])]++] = set->table[i];
+    for (size_t i = 0; i < set->n; i++)
+        set->keys[pos[__builtin_clzll(set->list[i])]++] = set->list[i];
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -255,24 +263,18 @@ static int cmp_u64(const void *a, const void *b)
 /* ---- the coded sketch ---------------------------------------------------------- */
 
 struct bits {
-    uint8_t *p;
-    const uint8_t *q;
-    unsigned pos, cap;   /* in bits */
+    uint64_t w[MINHASH_SKETCH_BYTES / 8 + 1];
+    unsigned pos;        /* in bits */
 };
 
-static void bits_put(struct bits *b, uint32_t v, unsigned n)
+/* Appends the low n (<= 32) bits of v. */
+static void bits_put(struct bits *b, uint64_t v, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++, b->pos++)
-        if ((v >> i) & 1)
-            b->p[b->pos >> 3] |= (uint8_t)(1u << (b->pos & 7));
-}
-
-static uint32_t bits_get(struct bits *b, unsigned n)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < n && b->pos < b->cap; i++, b->pos++)
-        v |= (uint32_t)((b->q[b->pos >> 3] >> (b->pos & 7)) & 1) << i;
-    return v;
+    unsigned o = b->pos & 63;
+    b->w[b->pos >> 6] |= v << o;
+    if (o + n > 64)
+        b->w[(b->pos >> 6) + 1] |= v >> (64 - o);
+    b->pos += n;
 }
 
 #define HDR_BITS 11   /* 7-bit count, 4-bit Rice parameter */
@@ -282,8 +284,13 @@ static uint32_t bits_get(struct bits *b, unsigned n)
 static void sketch_encode(const uint16_t *w, unsigned k, uint8_t *out)
 {
     const unsigned cap = MINHASH_SKETCH_BYTES * 8;
-    unsigned best_r = 0, best_cost = UINT32_MAX;
-    for (unsigned r = 0; r < 16; r++) {
+    /* The best Rice parameter is about log2 of the mean gap: try it and
+     * the one below. */
+    unsigned mean = k ? w[k - 1] / k : 0, r0 = 0;
+    while (r0 < 15 && (2u << r0) <= mean)
+        r0++;
+    unsigned best_r = r0, best_cost = UINT32_MAX;
+    for (unsigned r = r0 ? r0 - 1 : 0; r <= r0; r++) {
         unsigned cost = 0, prev = 0;
         for (unsigned i = 0; i < k; i++) {
             cost += ((unsigned)(w[i] - prev) >> r) + 1 + r;
@@ -302,37 +309,57 @@ static void sketch_encode(const uint16_t *w, unsigned k, uint8_t *out)
         used += c;
         prev = w[n];
     }
-    memset(out, 0, MINHASH_SKETCH_BYTES);
-    struct bits b = {.p = out, .cap = cap};
+    struct bits b;
+    memset(&b, 0, sizeof(b));
     bits_put(&b, n, 7);
     bits_put(&b, best_r, 4);
     prev = 0;
     for (unsigned i = 0; i < n; i++) {
         unsigned g = (unsigned)(w[i] - prev);
-        for (unsigned q = g >> best_r; q; q--)
-            bits_put(&b, 1, 1);
+        for (unsigned q = g >> best_r; q; q -= q > 31 ? 31 : q)
+            bits_put(&b, (1ULL << (q > 31 ? 31 : q)) - 1, q > 31 ? 31 : q);   /* q ones */
         bits_put(&b, 0, 1);
         bits_put(&b, g & ((1u << best_r) - 1), best_r);
         prev = w[i];
     }
+    /* Little-endian bytes, whatever the host's order. */
+    for (unsigned i = 0; i < MINHASH_SKETCH_BYTES; i++)
+        out[i] = (uint8_t)(b.w[i >> 3] >> ((i & 7) * 8));
 }
 
 unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH])
 {
-    struct bits b = {.q = sketch, .cap = MINHASH_SKETCH_BYTES * 8};
-    unsigned n = bits_get(&b, 7), r = bits_get(&b, 4);
+    /* The stream is little-endian bit order: read it 64 bits at a time
+     * (endian-neutral byte assembly), unary runs with one count. */
+    uint64_t words[MINHASH_SKETCH_BYTES / 8 + 1] = {0};
+    for (unsigned i = 0; i < MINHASH_SKETCH_BYTES; i++)
+        words[i >> 3] |= (uint64_t)sketch[i] << ((i & 7) * 8);
+    const unsigned cap = MINHASH_SKETCH_BYTES * 8;
+    unsigned pos = 0;
+#define PEEK64(p) ((words[(p) >> 6] >> ((p) & 63)) | \
+                   (((p) & 63) ? words[((p) >> 6) + 1] << (64 - ((p) & 63)) : 0))
+    uint64_t w = PEEK64(pos);
+    unsigned n = (unsigned)(w & 0x7f), r = (unsigned)((w >> 7) & 0xf);
+    pos = HDR_BITS;
     if (n > MINHASH_SKETCH)
         n = MINHASH_SKETCH;
     uint32_t prev = 0;
     for (unsigned i = 0; i < n; i++) {
-        uint32_t q = 0;
-        while (b.pos < b.cap && bits_get(&b, 1))
-            q++;
-        prev += (q << r) | bits_get(&b, r);
-        if (prev > UINT16_MAX || b.pos > b.cap)
+        if (pos >= cap)
+            return i;
+        w = PEEK64(pos);
+        unsigned q = w == UINT64_MAX ? 64 : (unsigned)__builtin_ctzll(~w);
+        pos += q + 1;
+        if (q >= 64 || pos + r > cap)
             return i;      /* a damaged sketch: what was read so far */
+        uint32_t low = r ? (uint32_t)(PEEK64(pos) & ((1u << r) - 1)) : 0;
+        pos += r;
+        prev += (q << r) | low;
+        if (prev > UINT16_MAX)
+            return i;
         v[i] = (uint16_t)prev;
     }
+#undef PEEK64
     return n;
 }
 
@@ -350,15 +377,20 @@ static void make_sketch(struct minhash_set *set, struct minhash *out)
         s--;
     size_t p = set->upto[s];
     uint64_t *keys = set->keys;
-    if (p <= 160) {
-        for (size_t i = 1; i < p; i++) {
-            uint64_t v = keys[i];
-            size_t j = i;
-            while (j > 0 && keys[j - 1] > v) {
-                keys[j] = keys[j - 1];
-                j--;
+    if (p <= 256) {
+        /* Shell sort (Ciura's gaps): a few hundred keys at most. */
+        static const unsigned gaps[] = {57, 23, 10, 4, 1};
+        for (unsigned g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+            size_t h = gaps[g];
+            for (size_t i = h; i < p; i++) {
+                uint64_t v = keys[i];
+                size_t j = i;
+                while (j >= h && keys[j - h] > v) {
+                    keys[j] = keys[j - h];
+                    j -= h;
+                }
+                keys[j] = v;
             }
-            keys[j] = v;
         }
     } else {
         qsort(keys, p, sizeof(*keys), cmp_u64);

@@ -63,6 +63,7 @@ struct minhash {
  * every body, release with minhash_set_free(). */
 struct minhash_set {
     uint64_t *keys;        /* n distinct keys, most leading zeros first */
+    uint64_t *list;        /* scratch: the same keys in arrival order */
     size_t n, cap;
     uint64_t *table;       /* scratch: open addressing, tcap slots allocated */
     size_t tcap, tcap_used;
