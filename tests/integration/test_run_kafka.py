@@ -431,6 +431,14 @@ def test_run_routes_every_input(broker):
     # Offsets committed to the end of every input partition.
     ends = end_offsets(b, n.input)
     assert committed(b, n.group, n.input, list(ends)) == ends
+    # The dedupe changelog: created by run, compacted, one entry or more
+    # per unique article.
+    from confluent_kafka.admin import ConfigResource
+    res = ConfigResource(ConfigResource.Type.TOPIC, n.state)
+    admin = AdminClient({"bootstrap.servers": b})
+    cfg = admin.describe_configs([res])[res].result(timeout=30)
+    assert cfg["cleanup.policy"].value == "compact"
+    assert len(read_topic(b, n.state)) >= counts["enriched"]
     streams = {t: len(read_topic(b, t)) for t in n.streams}
     print("\n[counts] inputs=%d (kcat %d, confluent-kafka %d) %s streams=%s"
           % (len(inputs_by_pos), len(kcat_pairs), len(py.sent), counts, streams))
@@ -549,6 +557,8 @@ def stop_midstream_then_restart(b, tag, sig, partitions=3, total=3000, extra=())
         run2 = Run(b, n, *extra)
         wait_accounted(b, n, positions, "every input after the restart", runs=[run2])
         assert run2.stop() == 0, run2.stderr()[-3000:]
+        restored = re.search(r"restored (\d+) state entries", run2.stderr())
+        assert restored and int(restored.group(1)) > 0, "the restart read no dedupe state"
     finally:
         run1.cleanup()
         if run2:
