@@ -514,6 +514,24 @@ static size_t fold_line(const char *s, size_t n, char *out)
          * fold to themselves. */
         size_t j = i + 1;
         while (j < n) {
+            /* 8 bytes at a time: no control or non-ASCII byte, no two
+             * spaces together, the last one not a space (s[j - 1] is an
+             * ordinary byte here, so a space in front is single too). */
+            while (n - j >= 8) {
+                uint64_t x, t, sp;
+                const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL,
+                               lows = 0x7f7f7f7f7f7f7f7fULL;
+                memcpy(&x, s + j, 8);
+                if ((((x - ones * 0x20) & ~x) | x) & highs)
+                    break;
+                t = x ^ (ones * ' ');
+                sp = ~(((t & lows) + lows) | t | lows);   /* 0x80 where a space is */
+                if ((sp & (sp >> 8)) || (sp >> 63))
+                    break;
+                j += 8;
+            }
+            if (j >= n)
+                break;
             if (!fold_special[(unsigned char)s[j]])
                 j++;
             else if (s[j] == ' ' && j + 1 < n && !fold_special[(unsigned char)s[j + 1]])
