@@ -31,8 +31,9 @@ struct dedupe_entry {
     uint64_t body_hash;
     uint32_t id_hash;       /* upper half of the id's hash (0: no id) */
     uint32_t aoff;          /* id, then cluster id, in the string ring */
-    uint32_t root;          /* link to the story's first entry (itself if unique) */
-    uint32_t size;          /* cluster size: live on a root, a snapshot on others */
+    uint32_t root;          /* link toward the entry that keeps the story's count
+                               (itself for that entry; the caller decides which) */
+    uint32_t size;          /* cluster size: live on the count keeper, a snapshot on others */
     uint16_t nshingles;     /* distinct shingles, capped at 65535 */
     uint16_t id_len;
     uint16_t cl_len;        /* 0: the cluster is this entry's own id */
@@ -65,8 +66,9 @@ uint64_t dedupe_index_evictions(const struct dedupe_index *idx);
 
 /*
  * Remembers a fingerprint under id (idlen <= 65535) and cluster id (cllen
- * == 0: the entry starts its own story, root and size are then ignored).
- * root is the sequence number of the story's root entry, or 0. Evicts the
+ * == 0: the entry starts its own story). root is the sequence number the
+ * new entry's root link points to, or 0 (or cllen == 0) to link it to
+ * itself; size is its cluster size (0 counts as 1). Evicts the
  * oldest entries when the ring or the string space is full. Returns the
  * new entry's sequence number (never 0), 0 if the strings cannot fit.
  */
@@ -80,7 +82,8 @@ uint64_t dedupe_index_insert(struct dedupe_index *idx, const struct minhash *mh,
 struct dedupe_entry *dedupe_index_get(const struct dedupe_index *idx, uint64_t seq);
 uint64_t dedupe_index_seq_of(const struct dedupe_index *idx, const struct dedupe_entry *e);
 
-/* The entry's root if it is still remembered (possibly e itself), else NULL. */
+/* The entry e's root link points to if it is still remembered (possibly
+ * e itself), else NULL. */
 struct dedupe_entry *dedupe_index_root(const struct dedupe_index *idx,
                                        const struct dedupe_entry *e);
 void dedupe_index_set_root(struct dedupe_index *idx, struct dedupe_entry *e,

@@ -25,6 +25,7 @@
 #define DAY_MS (24LL * 3600 * 1000)
 #define MAX_CANDIDATES 256
 #define ENTRY_COUNTED 0x2   /* a count record was written: tombstone it too */
+#define ENTRY_UNLINKED 0x4  /* restored before its story's root: link on first use */
 /* Both estimates are shares of sampled shingles (32 remembered ones, or
  * fewer for containment when a short article meets a long one), and
  * unrelated stories written from the same phrases really do share 10-15 %
@@ -338,23 +339,38 @@ static int in_window(const struct dedupe *st, const struct dedupe_entry *e, int6
     return d <= st->conf->window;
 }
 
-/* The entry that keeps the story's count: its root if still remembered.
- * A root restored after its members is linked here, on first use. */
+/* The entry that keeps the story's count (its carrier): the story's newest
+ * version. Every version links to a newer one of its story, the carrier to
+ * itself, so the count outlives the story's first article (entries leave
+ * oldest first: a link always points to a live entry). A version restored
+ * before its root (ENTRY_UNLINKED) is linked through the cluster id on
+ * first use. The walk shortens the path it took. */
 static struct dedupe_entry *carrier(struct dedupe *st, struct dedupe_entry *e)
 {
-    struct dedupe_entry *r = dedupe_index_root(st->idx, e);
-    if (r == e && e->cl_len) {
-        size_t cllen;
-        const char *cl = dedupe_entry_cluster(st->idx, e, &cllen);
-        struct dedupe_entry *r2 = dedupe_index_get(st->idx, dedupe_index_find_id(st->idx, cl, cllen));
-        if (r2 && r2 != e) {
-            dedupe_index_set_root(st->idx, e, r2);
-            if (r2->size < e->size)
-                r2->size = e->size;
-            r = r2;
+    struct dedupe_entry *r = e;
+    uint32_t most = e->size;
+    for (int steps = 0; steps < 64; steps++) {
+        struct dedupe_entry *nx = dedupe_index_root(st->idx, r);
+        if (nx && nx != r) {
+            r = nx;
+        } else if ((r->flags & ENTRY_UNLINKED) && r->cl_len) {
+            r->flags &= (uint8_t)~ENTRY_UNLINKED;
+            size_t cllen;
+            const char *cl = dedupe_entry_cluster(st->idx, r, &cllen);
+            nx = dedupe_index_get(st->idx, dedupe_index_find_id(st->idx, cl, cllen));
+            if (!nx || nx == r)
+                break;
+            dedupe_index_set_root(st->idx, r, nx);
+            r = nx;
+        } else {
+            break;
         }
+        most = r->size > most ? r->size : most;
     }
-    return r ? r : e;
+    r->size = most;
+    if (r != e)
+        dedupe_index_set_root(st->idx, e, r);
+    return r;
 }
 
 static int set_result(struct record *rec, enum dedupe_status status, const char *dup,
@@ -480,7 +496,7 @@ static enum verdict dedupe_process(void *state, struct record *rec)
     if (r->size < UINT32_MAX)
         r->size++;
     uint32_t size = r->size;
-    uint64_t root_seq = dedupe_index_seq_of(st->idx, r);
+    uint64_t carrier_seq = dedupe_index_seq_of(st->idx, r);
     size_t cllen;
     const char *cl = dedupe_entry_cluster(st->idx, best, &cllen);
     st->n_near++;
@@ -491,11 +507,15 @@ static enum verdict dedupe_process(void *state, struct record *rec)
     }
     persist_count(st, r);
     /* The new version is remembered too: a third version may resemble it
-     * more than the first. Its strings come from rec (the insert may evict
-     * the entries matched above). */
+     * more than the first. It becomes the story's carrier. Its strings come
+     * from rec (the insert may evict the entries matched above). */
     if (idlen <= MAX_ID && rec->dedupe.cluster) {
         uint64_t seq = dedupe_index_insert(st->idx, &mh, t, rec->id ? rec->id : "", idlen,
-                                           rec->dedupe.cluster, cllen, root_seq, size);
+                                           rec->dedupe.cluster, cllen, 0, size);
+        struct dedupe_entry *newest = dedupe_index_get(st->idx, seq);
+        struct dedupe_entry *old = dedupe_index_get(st->idx, carrier_seq);
+        if (newest && old)
+            dedupe_index_set_root(st->idx, old, newest);
         if (seq)
             persist_entry(st, &mh, seq);
     }
@@ -580,6 +600,9 @@ static int dedupe_restore(void *state, const void *key, size_t klen, const void 
     }
     st->in_restore = 1;
     uint64_t seq = dedupe_index_insert(st->idx, &mh, t, id, idlen, cl, cllen, root, size);
+    struct dedupe_entry *ne = cllen && !root ? dedupe_index_get(st->idx, seq) : NULL;
+    if (ne)
+        ne->flags |= ENTRY_UNLINKED;
     if (t > st->watermark) {
         st->watermark = t;
         dedupe_index_expire(st->idx, t - st->conf->window);

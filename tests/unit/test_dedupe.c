@@ -567,6 +567,48 @@ static void test_memory_bounds(void **unused)
     conf_file_free(cf);
 }
 
+/* The story's count survives its first article: versions that matched
+ * different earlier versions still share one count after the root is
+ * evicted. */
+static void test_cluster_size_after_root_evicted(void **unused)
+{
+    (void)unused;
+    struct inst in = open_dedupe("[processor.dedupe]\nmax_entries = 16\n", NULL);
+    int64_t t0 = 1741000000000LL;
+    struct record *rec;
+    char a_more[4096], r_more[4096];
+    snprintf(a_more, sizeof(a_more), "%s\n\nThe talks will resume in Lublin next month, an "
+             "aide to the minister told reporters after the meeting.", STORY_A);
+    snprintf(r_more, sizeof(r_more), "%s\n\nHauliers welcomed the new lanes but said queues "
+             "of empty trucks still stretched for kilometres on Monday evening.", STORY_A_REWRITE);
+    feed(&in, "a1", STORY_A, t0, NULL);
+    feed(&in, "a2", STORY_A_REWRITE, t0 + 1, &rec);          /* near a1 */
+    assert_int_equal(rec->dedupe.cluster_size, 2);
+    record_free(rec);
+    feed(&in, "a3", a_more, t0 + 2, &rec);                   /* near a1, not a2 */
+    assert_string_equal(rec->dedupe.duplicate_of, "a1");
+    assert_int_equal(rec->dedupe.cluster_size, 3);
+    record_free(rec);
+    for (int i = 0; i < 14; i++) {                           /* a1 leaves the ring */
+        char id[16], body[160];
+        snprintf(id, sizeof(id), "f%d", i);
+        snprintf(body, sizeof(body), "filler number %d says nothing at all about item %d "
+                 "or the weather in region %d", i, i * 3, i * 7);
+        feed(&in, id, body, t0 + 10 + i, NULL);
+    }
+    feed(&in, "a4", r_more, t0 + 100, &rec);                 /* near a2 */
+    assert_int_equal(rec->dedupe.status, DEDUPE_NEAR_DUPLICATE);
+    assert_string_equal(rec->dedupe.duplicate_of, "a2");
+    assert_string_equal(rec->dedupe.cluster, "a1");
+    assert_int_equal(rec->dedupe.cluster_size, 4);
+    record_free(rec);
+    feed(&in, "a5", r_more, t0 + 101, &rec);                 /* a copy of a4 */
+    assert_int_equal(rec->dedupe.status, DEDUPE_DUPLICATE);
+    assert_int_equal(rec->dedupe.cluster_size, 5);
+    record_free(rec);
+    close_dedupe(&in);
+}
+
 static void test_restore_round_trip(void **unused)
 {
     (void)unused;
@@ -1007,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_verdict_switches),
         cmocka_unit_test(test_window_by_event_time),
         cmocka_unit_test(test_memory_bounds),
+        cmocka_unit_test(test_cluster_size_after_root_evicted),
         cmocka_unit_test(test_restore_round_trip),
         cmocka_unit_test(test_restore_tombstones_and_garbage),
         cmocka_unit_test(test_corpus_precision_recall),
