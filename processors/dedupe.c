@@ -550,8 +550,18 @@ static int dedupe_restore(void *state, const void *key, size_t klen, const void 
     if (k[0] == 'n') {
         if (vlen != 8 || memcmp(v, COUNT_MAGIC, 4) != 0)
             return restore_skip(st, "bad count record");
-        if (e && e->size < get_u32(v + 4))
-            e->size = get_u32(v + 4);
+        uint32_t count = get_u32(v + 4);
+        if (e && e->size < count)
+            e->size = count;
+        if (e && e->cl_len) {
+            /* A later version kept the count: restored entries link to
+             * the root, so the root must know it. */
+            size_t cllen;
+            const char *cl = dedupe_entry_cluster(st->idx, e, &cllen);
+            struct dedupe_entry *r = dedupe_index_get(st->idx, dedupe_index_find_id(st->idx, cl, cllen));
+            if (r && r->size < count)
+                r->size = count;
+        }
         return 0;
     }
     if (vlen >= 4 && memcmp(v, ENTRY_MAGIC_V1, 4) == 0) {
