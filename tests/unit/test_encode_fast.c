@@ -72,6 +72,10 @@ static double rnd_real(void)
     }
     if (rnd(2))
         return special[rnd(sizeof(special) / sizeof(special[0]))];
+    if (rnd(2)) {       /* any mantissa, magnitudes around the fixed-notation range */
+        double m = (double)((uint64_t)rnd(1u << 26) << 27 | rnd(1u << 27));
+        return ldexp(rnd(2) ? m : -m, (int)rnd(110) - 90);
+    }
     return (double)rnd(1000000) / (double)(1 + rnd(1000));
 }
 
