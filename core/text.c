@@ -255,7 +255,7 @@ static const unsigned char ascii_word[128] = {
 };
 
 /* The same bytes by kind, for the tokenizer's inner loop, and folded. */
-enum { AC_NONE = 0, AC_DIGIT, AC_LOWER, AC_UPPER };
+enum { AC_NONE = 0, AC_DIGIT = 1, AC_LOWER = 2, AC_UPPER = 4 };    /* bits */
 static const unsigned char ascii_lower[256] = {
     ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
     ['7'] = '7', ['8'] = '8', ['9'] = '9',
@@ -406,7 +406,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
                 unsigned seen = 0;
                 do {
                     unsigned char lb = ascii_lower[b];
-                    seen |= 1u << cls;
+                    seen |= cls;
                     norm[nlen++] = (char)lb;
                     h = (h ^ lb) * FNV_PRIME;
                     if (++end >= len)
@@ -415,7 +415,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
                     cls = ascii_class[b];
                 } while (cls != AC_NONE);
                 size_t rd = 0, lead = rs;
-                if (seen & (1u << AC_DIGIT)) {
+                if (seen & AC_DIGIT) {
                     for (size_t k = rs; k < end; k++)
                         rd += ascii_class[(unsigned char)text[k]] == AC_DIGIT;
                     while (lead < end && ascii_class[(unsigned char)text[lead]] == AC_DIGIT)
@@ -423,7 +423,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
                 }
                 digits += (int)rd;
                 letters += (int)(end - rs - rd);
-                nonupper |= (seen & (1u << AC_LOWER)) != 0;
+                nonupper |= (seen & AC_LOWER) != 0;
                 if (cap_first < 0 && lead < end)
                     cap_first = ascii_class[(unsigned char)text[lead]] == AC_UPPER;
                 if (end >= len)
