@@ -68,6 +68,7 @@ struct minhash_set {
     uint64_t *table;       /* scratch: open addressing, tcap slots allocated */
     size_t tcap, tcap_used;
     uint32_t upto[65];     /* keys with >= s leading zeros: keys[0 .. upto[s]) */
+    int sorted;            /* keys fully ascending (minhash_set_sort) */
 };
 
 void minhash_set_free(struct minhash_set *set);   /* keeps the struct; accepts NULL */
@@ -100,7 +101,10 @@ int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
 unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]);
 
 /* A query set against a remembered sketch (coded sketch, its shift and
- * the remembered body's distinct shingle count nb). */
+ * the remembered body's distinct shingle count nb). Chance meetings of
+ * 16-bit values are subtracted; when the query is so much longer than the
+ * remembered body that they would exceed 5 % of the sketch, everything is
+ * 0 (no estimate). */
 struct minhash_cmp {
     double jaccard;      /* resemblance estimate, in [0,1] */
     double contain;      /* share of the smaller set found in the larger one */
@@ -112,6 +116,14 @@ struct minhash_cmp {
 
 void minhash_compare(const struct minhash_set *a, const uint8_t *sketch, unsigned shift,
                      uint32_t nb, struct minhash_cmp *out);
+
+/* A comparison scans the query keys inside the window (about 2 x 55 x the
+ * size ratio of the two bodies). For a very large body call this once
+ * after minhash_compute(): comparisons then cost O(55 log n) binary
+ * searches instead. The results are the same but for two query keys
+ * sharing one 16-bit value (then counted once). */
+#define MINHASH_SCAN_LIMIT 4096
+void minhash_set_sort(struct minhash_set *set);
 
 /* The check residue of a band key (bits the bucket choice does not use). */
 static inline unsigned minhash_check_of(uint32_t band);
