@@ -35,7 +35,7 @@ WAR2 = {"id": "sig-2", "headline": "Drone strikes hit fuel depot as rebels shell
                 "road and that fighting continued near the lake shore."}
 
 
-def wait_until(cond, what, proc=None, timeout=DEADLINE):
+def wait_until(cond, what, proc=None, timeout=DEADLINE, interval=0.1):
     deadline = time.monotonic() + timeout
     while True:
         if proc is not None and proc.poll() is not None:
@@ -45,7 +45,7 @@ def wait_until(cond, what, proc=None, timeout=DEADLINE):
             return v
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.1)
+        time.sleep(interval)
 
 
 def consume(bootstrap, topic):
@@ -144,7 +144,10 @@ def test_sigterm_during_startup_is_a_clean_stop():
                                      "-o", "http.enabled=false"],
                                     stdout=subprocess.DEVNULL, stderr=err, cwd=tmp)
             try:
-                wait_until(lambda: sigterm_blocked(proc.pid), "run to block SIGTERM", proc)
+                # The window lasts as long as the data files take to load;
+                # poll tightly so the signal lands inside it.
+                wait_until(lambda: sigterm_blocked(proc.pid), "run to block SIGTERM", proc,
+                           interval=0.001)
                 proc.send_signal(signal.SIGTERM)
                 rc = proc.wait(timeout=60)
             finally:
