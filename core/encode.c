@@ -453,10 +453,16 @@ static size_t g17_fixed(double v, char *out)
     /* d: digits before the point (may be <= 0); a first guess, then fixed
      * by the exact result */
     int d = a >= 1 ? 1 : 0;
-    for (double t = a; t >= 10 && d < 16; t /= 10)
+    double t = a;
+    while (t >= 10 && d < 16) {
+        t /= 10;
         d++;
-    for (double t = a; t < 0.1 && d > -4; t *= 10)
+    }
+    t = a;
+    while (t < 0.1 && d > -4) {
+        t *= 10;
         d--;
+    }
     uint64_t n = 0;
     for (int tries = 0; tries < 3; tries++) {
         int p = 17 - d;                         /* 1 .. 21 */

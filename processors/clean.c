@@ -539,7 +539,7 @@ static size_t fold_line(const char *s, size_t n, char *out)
             else
                 break;
         }
-        memcpy(out + o, s + i, j - i);
+        memcpy(out + o, s + i, j - i); // NOLINT(clang-analyzer-core.NonNullParamChecker): out is set, see clean_process
         o += j - i;
         i = j;
     }
@@ -566,7 +566,7 @@ static int matches_rule(const struct rules *r, const char *line, size_t len, int
 {
     /* Characters regexec() will see, at least: it stops at a NUL, and in
      * a UTF-8 locale a character has one byte that is not 10xxxxxx. */
-    size_t eff = strnlen(line, len);
+    size_t eff = strnlen(line, len); // NOLINT(clang-analyzer-core.NonNullParamChecker): line is set, see clean_process
     size_t chars = eff - continuation_bytes(line, eff);
     unsigned c0 = (unsigned char)line[0], c1 = eff >= 2 ? (unsigned char)line[1] : 0;
     for (size_t i = 0; i < r->n; i++) {

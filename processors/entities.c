@@ -727,7 +727,7 @@ static size_t run_end(const struct entities *st, const struct tokens *t, size_t 
             b++;
         } else if (st->owner[b] == 0 && (t->toks[b].flags & TOK_CAP) &&
                    hset_has(&st->inner, t->toks[b].hash) && b + 1 < t->n &&
-                   !(t->toks[b + 1].flags & TOK_BREAK) && name_like(st, t, b + 1)) {
+                   !(t->toks[b + 1].flags & TOK_BREAK) && name_like(st, t, b + 1)) { // NOLINT(bugprone-branch-clone): two rules, kept apart
             b += 2;     /* "Hassan Sheikh Mohamud" */
         } else if (st->owner[b] == 0 && !(t->toks[b].flags & TOK_CAP) &&
                    hset_has(&st->particle, t->toks[b].hash) && b + 1 < t->n &&
