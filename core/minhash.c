@@ -255,6 +255,40 @@ static void set_collect(struct minhash_set *set)
         set->keys[pos[__builtin_clzll(set->list[i])]++] = set->list[i];
 }
 
+static int cmp_u64(const void *a, const void *b);
+
+/* Sorts the keys ascending (which keeps their grouping by leading zeros:
+ * smaller keys have more). The keys are uniform hashes: one counting pass
+ * on their top 8 bits leaves a nearly sorted list that insertion sort
+ * finishes in about one sweep. Uses set->list as scratch. */
+static void set_sort(struct minhash_set *set)
+{
+    size_t n = set->n;
+    uint64_t *keys = set->keys, *tmp = set->list;
+    if (n > MINHASH_SCAN_LIMIT) {
+        qsort(keys, n, sizeof(*keys), cmp_u64);
+        set->sorted = 1;
+        return;
+    }
+    uint32_t start[257] = {0};
+    for (size_t i = 0; i < n; i++)
+        start[(keys[i] >> 56) + 1]++;
+    for (int b = 0; b < 256; b++)
+        start[b + 1] += start[b];
+    for (size_t i = 0; i < n; i++)
+        tmp[start[keys[i] >> 56]++] = keys[i];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = tmp[i];
+        size_t j = i;
+        while (j > 0 && keys[j - 1] > v) {
+            keys[j] = keys[j - 1];
+            j--;
+        }
+        keys[j] = v;
+    }
+    set->sorted = 1;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -367,35 +401,13 @@ unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]
 /* The k smallest keys, as 16-bit values inside the narrowest window
  * [0, 2^(64-shift)) that holds them. Sorting the prefix of keys that holds
  * them ascending keeps the set's grouping (smaller keys have more leading
- * zeros). */
+ * zeros). Uses set->list as scratch. */
 static void make_sketch(struct minhash_set *set, struct minhash *out)
 {
     unsigned k = set->n < MINHASH_SKETCH ? (unsigned)set->n : MINHASH_SKETCH;
     if (!k)
         return;
-    unsigned s = 64;
-    while (set->upto[s] < k)
-        s--;
-    size_t p = set->upto[s];
-    uint64_t *keys = set->keys;
-    if (p <= 256) {
-        /* Shell sort (Ciura's gaps): a few hundred keys at most. */
-        static const unsigned gaps[] = {57, 23, 10, 4, 1};
-        for (unsigned g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
-            size_t h = gaps[g];
-            for (size_t i = h; i < p; i++) {
-                uint64_t v = keys[i];
-                size_t j = i;
-                while (j >= h && keys[j - h] > v) {
-                    keys[j] = keys[j - h];
-                    j -= h;
-                }
-                keys[j] = v;
-            }
-        }
-    } else {
-        qsort(keys, p, sizeof(*keys), cmp_u64);
-    }
+    uint64_t *keys = set->keys;            /* ascending (set_sort) */
     unsigned shift = (unsigned)__builtin_clzll(keys[k - 1]);
     uint16_t w[MINHASH_SKETCH];
     out->shift = (uint8_t)shift;
@@ -434,6 +446,7 @@ int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
         hash_shingles(ctx, toks, 0, 0, 0, &b);
     out->nshingles = set->n > UINT32_MAX ? UINT32_MAX : (uint32_t)set->n;
     set_collect(set);
+    set_sort(set);
     make_sketch(set, out);
 
     /* Optimal densification (Shrivastava 2017): an empty bin borrows the
@@ -460,20 +473,6 @@ int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
     return 0;
 }
 
-/* The first index of w in v[0..n) (ascending), or -1. */
-static int sketch_find(const uint16_t *v, unsigned n, uint16_t w)
-{
-    unsigned lo = 0, hi = n;
-    while (lo < hi) {
-        unsigned mid = (lo + hi) / 2;
-        if (v[mid] < w)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && v[lo] == w ? (int)lo : -1;
-}
-
 /* First index in keys[0..n) whose key is >= v. */
 static size_t lower_bound(const uint64_t *keys, size_t n, uint64_t v)
 {
@@ -486,13 +485,6 @@ static size_t lower_bound(const uint64_t *keys, size_t n, uint64_t v)
             hi = mid;
     }
     return lo;
-}
-
-void minhash_set_sort(struct minhash_set *set)
-{
-    if (!set->sorted && set->n > 1)
-        qsort(set->keys, set->n, sizeof(*set->keys), cmp_u64);
-    set->sorted = 1;
 }
 
 void minhash_compare(const struct minhash_set *a, const uint8_t *coded, unsigned shift,
@@ -508,32 +500,33 @@ void minhash_compare(const struct minhash_set *a, const uint8_t *coded, unsigned
     unsigned in = 0;
     uint64_t found = 0;   /* sketch values met by a query key (nv <= 64) */
     _Static_assert(MINHASH_SKETCH <= 64, "found is a 64-bit mask");
-    if (a->sorted) {
-        /* Binary searches: the keys of value w are [w << 48 >> shift,
-         * (w + 1) << 48 >> shift). */
-        in = wmax == UINT16_MAX ? a->upto[shift]
-                                : (unsigned)lower_bound(a->keys, na,
-                                                        ((uint64_t)wmax + 1) << 48 >> shift);
-        for (unsigned j = 0; j < nv; j++) {
-            if (j && sketch[j] == sketch[j - 1])
-                continue;
-            uint64_t lo = (uint64_t)sketch[j] << 48 >> shift;
-            size_t p = lower_bound(a->keys, in, lo);
-            /* Below `in`, a key of the last value needs no upper check. */
-            if (p < in && (sketch[j] == UINT16_MAX ||
-                           a->keys[p] < (((uint64_t)sketch[j] + 1) << 48 >> shift)))
+    /* The query keys are sorted, so those inside the window are a prefix
+     * and their 16-bit values ascend: one merge with the sketch. */
+    size_t lim = a->upto[shift];
+    in = wmax == UINT16_MAX ? (unsigned)lim
+                            : (unsigned)lower_bound(a->keys, lim,
+                                                    ((uint64_t)wmax + 1) << 48 >> shift);
+    if (in <= 1024) {
+        for (size_t i = 0, j = 0; i < in && j < nv;) {
+            uint16_t w = (uint16_t)((a->keys[i] << shift) >> 48);
+            if (w < sketch[j]) {
+                i++;
+            } else if (w > sketch[j]) {
+                j++;
+            } else {
                 found |= 1ULL << j;
+                i++;
+            }
         }
     } else {
-        /* The query's keys inside the window (a prefix of its keys) are its
-         * sample; those whose value is in the sketch are in both sets. */
-        for (size_t i = 0, lim = a->upto[shift]; i < lim; i++) {
-            uint16_t w = (uint16_t)((a->keys[i] << shift) >> 48);
-            if (w > wmax)
-                continue;
-            in++;
-            int j = sketch_find(sketch, nv, w);
-            if (j >= 0)
+        /* A long query against a short sketch: one binary search per
+         * sketch value bounds the cost. The keys of value w are
+         * [w << 48 >> shift, (w + 1) << 48 >> shift). */
+        for (unsigned j = 0; j < nv; j++) {
+            uint64_t lo = (uint64_t)sketch[j] << 48 >> shift;
+            size_t p = lower_bound(a->keys, in, lo);
+            if (p < in && (sketch[j] == UINT16_MAX ||
+                           a->keys[p] < (((uint64_t)sketch[j] + 1) << 48 >> shift)))
                 found |= 1ULL << j;
         }
     }

@@ -58,17 +58,17 @@ struct minhash {
 };
 
 /* The distinct shingle keys of one body (the query side of a comparison),
- * grouped by leading zero count so that the keys below any window
- * threshold are a prefix. Owned by the caller: zero-initialize, reuse for
+ * sorted, so that the keys below any window threshold are a prefix
+ * (upto[] says how long for a power-of-two threshold). Owned by the caller: zero-initialize, reuse for
  * every body, release with minhash_set_free(). */
 struct minhash_set {
-    uint64_t *keys;        /* n distinct keys, most leading zeros first */
+    uint64_t *keys;        /* n distinct keys, ascending */
     uint64_t *list;        /* scratch: the same keys in arrival order */
     size_t n, cap;
     uint64_t *table;       /* scratch: open addressing, tcap slots allocated */
     size_t tcap, tcap_used;
     uint32_t upto[65];     /* keys with >= s leading zeros: keys[0 .. upto[s]) */
-    int sorted;            /* keys fully ascending (minhash_set_sort) */
+    int sorted;            /* keys ascending (always, after minhash_compute) */
 };
 
 void minhash_set_free(struct minhash_set *set);   /* keeps the struct; accepts NULL */
@@ -117,13 +117,11 @@ struct minhash_cmp {
 void minhash_compare(const struct minhash_set *a, const uint8_t *sketch, unsigned shift,
                      uint32_t nb, struct minhash_cmp *out);
 
-/* A comparison scans the query keys inside the window (about 2 x 55 x the
- * size ratio of the two bodies). For a very large body call this once
- * after minhash_compute(): comparisons then cost O(55 log n) binary
- * searches instead. The results are the same but for two query keys
- * sharing one 16-bit value (then counted once). */
+/* A comparison merges the query keys inside the window (about 2 x 55 x the
+ * size ratio of the two bodies) with the sketch; past this many it does
+ * one binary search per sketch value instead, so its cost is bounded by
+ * O(64 log n). Bodies with more distinct shingles are sorted by qsort. */
 #define MINHASH_SCAN_LIMIT 4096
-void minhash_set_sort(struct minhash_set *set);
 
 /* The check residue of a band key (bits the bucket choice does not use). */
 static inline unsigned minhash_check_of(uint32_t band);

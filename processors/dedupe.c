@@ -449,8 +449,6 @@ static enum verdict dedupe_process(void *state, struct record *rec)
     }
     if (!mh.ntokens)
         return unique(st, rec, NULL, t);
-    if (st->set.n > MINHASH_SCAN_LIMIT)    /* bounds every comparison's cost */
-        minhash_set_sort(&st->set);
 
     uint64_t cand[MAX_CANDIDATES];
     size_t n = dedupe_index_candidates(st->idx, &mh, (unsigned)c->probe_limit, cand, MAX_CANDIDATES);
