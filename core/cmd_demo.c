@@ -281,8 +281,8 @@ static void print_summary(const struct demo *d, const struct pipeline_counters *
         if (st->reason) {
             printf("    REJECTED: %s: %s\n", st->reason, st->reason_msg ? st->reason_msg : "");
         } else if (!st->status) {
-            printf("    dropped by the processor chain (an exact duplicate: nothing is "
-                   "published, its offset is committed)\n");
+            printf("    dropped by the processor chain: nothing is published, its offset "
+                   "is committed\n");
         } else {
             if (st->id)
                 printf("    id:         %s\n", st->id);

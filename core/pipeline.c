@@ -424,47 +424,51 @@ static void dead_letter(struct pipeline *p, struct job *j, const rd_kafka_messag
         p->c.deadletter++;
 }
 
+/*
+ * Routing. A record the chain kept goes to the enriched topic and to one
+ * stream per classified topic; near duplicates are published there too,
+ * with their link. Anything that is not unique also goes to the
+ * duplicates topic (unless [output] duplicates = drop), so editors see every
+ * outlet that carried a story. `kept` is 0 for a record the chain dropped
+ * (an exact duplicate by default): it reaches the duplicates topic only.
+ */
 static void publish(struct pipeline *p, struct job *j, const rd_kafka_message_t *m,
-                    struct record *rec)
+                    struct record *rec, int kept)
 {
     size_t len;
     const char *key = rec->dedupe.cluster ? rec->dedupe.cluster : rec->id;
-    int64_t now = wall_ms();
+    int to_duplicates = rec->dedupe.status != DEDUPE_UNIQUE && p->publish_duplicates;
 
-    if (rec->dedupe.status != DEDUPE_UNIQUE) {
-        if (!p->publish_duplicates) {
-            p->c.dropped++;
-            return;
-        }
-        char *line = encode_record_line(rec, p->ofmt, now, &len);
-        if (!line) {
-            set_fatal(p, "out of memory while encoding");
-            return;
-        }
-        if (send_output(p, j, p->s->output.duplicates_topic, key, strlen(key), line, len,
-                        PRODUCER_TAKE, source_headers(m, 1)) == 0)
-            p->c.duplicates++;
+    if (!kept && !to_duplicates) {
+        p->c.dropped++;
         return;
     }
-    char *line = encode_record_line(rec, p->ofmt, now, &len);
+    char *line = encode_record_line(rec, p->ofmt, wall_ms(), &len);
     if (!line) {
         set_fatal(p, "out of memory while encoding");
         return;
     }
-    /* Per-topic copies first: the enriched send takes the buffer over. */
-    for (size_t i = 0; i < rec->ntopics && !p->fatal; i++) {
+    /* Every send but the last copies the buffer; the last takes it over. */
+    size_t sends = (kept ? rec->ntopics + 1 : 0) + (to_duplicates ? 1 : 0);
+    for (size_t i = 0; kept && i < rec->ntopics && !p->fatal; i++) {
         char topic[512];
         snprintf(topic, sizeof(topic), "%s%s", p->s->output.topic_prefix, rec->topics[i].name);
-        if (send_output(p, j, topic, key, strlen(key), line, len, 0, source_headers(m, 1)) == 0)
+        if (send_output(p, j, topic, key, strlen(key), line, len, --sends ? 0 : PRODUCER_TAKE,
+                        source_headers(m, 1)) == 0)
             p->c.routed++;
     }
-    if (p->fatal) {
-        free(line);
-        return;
-    }
-    if (send_output(p, j, p->s->output.enriched_topic, key, strlen(key), line, len,
-                    PRODUCER_TAKE, source_headers(m, 1)) == 0)
+    if (kept && !p->fatal &&
+        send_output(p, j, p->s->output.enriched_topic, key, strlen(key), line, len,
+                    --sends ? 0 : PRODUCER_TAKE, source_headers(m, 1)) == 0)
         p->c.enriched++;
+    if (to_duplicates && !p->fatal &&
+        send_output(p, j, p->s->output.duplicates_topic, key, strlen(key), line, len,
+                    --sends ? 0 : PRODUCER_TAKE, source_headers(m, 1)) == 0)
+        p->c.duplicates++;
+    if (!kept)
+        p->c.dropped++;
+    if (p->fatal && sends)
+        free(line);     /* a fatal error stopped us before the taking send */
 }
 
 static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
@@ -499,16 +503,15 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
         p->cur_job = NULL;
         if (v == VERDICT_REJECT) {
             dead_letter(p, j, m, rec->reject_code, rec->reject_msg);
-        } else if (v == VERDICT_DROP) {
-            p->c.dropped++;           /* nothing published; the offset still counts */
-            metrics_observe_record(p->metrics, rec, wall_ms());
-            http_server_publish(p->http, rec);   /* the dashboard shows it passing */
         } else {
+            /* A dropped record (an exact duplicate by default) still counts
+             * on the dashboard and may go to the duplicates topic; its
+             * offset is done once that is delivered. */
             if (!rec->id)
                 record_make_id(rec);
             metrics_observe_record(p->metrics, rec, wall_ms());
             http_server_publish(p->http, rec);
-            publish(p, j, m, rec);
+            publish(p, j, m, rec, v == VERDICT_KEEP);
         }
         record_free(rec);
     }

@@ -22,8 +22,10 @@
 
 enum verdict {
     VERDICT_KEEP = 0,  /* continue down the chain */
-    VERDICT_DROP,      /* deliberately not published (e.g. exact duplicate
-                          with duplicates.publish = false) */
+    VERDICT_DROP,      /* deliberately kept out of the enriched topics (an
+                          exact duplicate by default); a record that is not
+                          unique still goes to the duplicates topic unless
+                          [output] duplicates = drop */
     VERDICT_REJECT,    /* bad input: record_reject() set the reason; it goes
                           to the dead-letter topic / stderr */
 };

@@ -260,8 +260,9 @@ def test_metrics_exact_counts(run):
     assert metric(text, "wirestream_dedupe_total", 'status="unique"') == len(STORIES)
     assert metric(text, "wirestream_dedupe_total", 'status="duplicate"') == 1
     assert metric(text, "wirestream_records_out_total", 'topic="news.enriched"') == len(STORIES)
-    # [processor.dedupe] drop_exact (the default): the exact duplicate is not published
-    assert metric(text, "wirestream_records_out_total", 'topic="news.duplicates"') == 0
+    # [processor.dedupe] drop_exact (the default): the exact duplicate is kept
+    # out of the enriched topics and published to the duplicates topic only
+    assert metric(text, "wirestream_records_out_total", 'topic="news.duplicates"') == 1
     assert metric(text, "wirestream_records_out_total", 'topic="news.deadletter"') == 2
     # every classification of a unique story was routed to its topic stream
     classified = sum(float(v) for v in re.findall(

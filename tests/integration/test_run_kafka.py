@@ -391,15 +391,18 @@ def test_run_routes_every_input(broker):
     for pos, ref in inputs_by_pos.items():
         exp = expected[ref]
         outs = by_pos.get(pos, [])
-        main = [m for m in outs if m["topic"] in (n.enriched, n.dup, n.dead)]
-        assert len(main) == 1, (ref, [m["topic"] for m in outs])
-        m = main[0]
+        topics = sorted(o["topic"] for o in outs if o["topic"] in (n.enriched, n.dup, n.dead))
         if exp["kind"] == "bad":
-            assert m["topic"] == n.dead
+            assert topics == [n.dead], (ref, topics)
+            m = [o for o in outs if o["topic"] == n.dead][0]
             assert hdr(m, "ws.reason") == exp["reason"]
             counts["deadletter"] += 1
             continue
-        assert m["topic"] in (n.enriched, n.dup), (ref, m["topic"], hdr(m, "ws.reason"))
+        # Routing: unique -> enriched; near duplicate -> enriched (with its
+        # link) and duplicates; exact duplicate (dropped by default) ->
+        # duplicates only.
+        assert topics in ([n.enriched], sorted([n.enriched, n.dup]), [n.dup]), (ref, topics)
+        m = [o for o in outs if o["topic"] in (n.enriched, n.dup)][0]
         rec = json.loads(m["value"])
         assert hdr(m, "ws.schema") == "1.0"
         assert hdr(m, "content-type") == "application/json"
@@ -413,12 +416,17 @@ def test_run_routes_every_input(broker):
             assert ref in rec["body"]
             assert rec["date"].startswith(exp["date"])
             counts["text"] += 1
-        if m["topic"] == n.dup:
-            assert rec["dedupe"]["status"] != "unique"
+        status = rec["dedupe"]["status"]
+        want_topics = {"unique": [n.enriched], "near_duplicate": sorted([n.enriched, n.dup]),
+                       "duplicate": [n.dup]}[status]
+        assert topics == want_topics, (ref, status, topics)
+        copies = [o for o in outs if o["topic"] in (n.enriched, n.dup)]
+        assert all(o["value"] == m["value"] and o["key"] == m["key"] for o in copies)
+        if status != "unique":
             counts["duplicates"] += 1
+        if status == "duplicate":
             assert all(o["topic"] not in n.streams for o in outs)
             continue
-        assert rec["dedupe"]["status"] == "unique"
         counts["enriched"] += 1
         # Each classified topic has its copy, byte for byte, same key.
         want = sorted(n.prefix + t["name"] for t in rec["topics"])
@@ -442,7 +450,12 @@ def test_run_routes_every_input(broker):
     streams = {t: len(read_topic(b, t)) for t in n.streams}
     print("\n[counts] inputs=%d (kcat %d, confluent-kafka %d) %s streams=%s"
           % (len(inputs_by_pos), len(kcat_pairs), len(py.sent), counts, streams))
-    assert counts["enriched"] + counts["duplicates"] + counts["deadletter"] == len(expected)
+    # Every input is enriched (unique or near duplicate), an exact
+    # duplicate (on the duplicates topic only) or a dead letter.
+    exact = sum(1 for pos in inputs_by_pos
+                if sorted(o["topic"] for o in by_pos.get(pos, [])
+                          if o["topic"] in (n.enriched, n.dup, n.dead)) == [n.dup])
+    assert counts["enriched"] + exact + counts["deadletter"] == len(expected)
     assert counts["deadletter"] == 2 and counts["text"] == 8
     assert all(v > 0 for v in streams.values()), streams
 
