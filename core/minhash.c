@@ -234,59 +234,46 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
     return skipped;
 }
 
-/* Groups the distinct keys by leading zero count, most first (a counting
- * sort of the arrival list), and fills upto[]. */
-static void set_collect(struct minhash_set *set)
-{
-    /* Four tallies: most keys land in the first two buckets, and one
-     * tally would make every increment wait for the previous one. */
-    uint32_t tally[4][64] = {{0}}, count[64];
-    for (size_t i = 0; i < set->n; i++)
-        tally[i & 3][__builtin_clzll(set->list[i])]++;
-    for (int c = 0; c < 64; c++)
-        count[c] = tally[0][c] + tally[1][c] + tally[2][c] + tally[3][c];
-    set->upto[64] = 0;
-    for (int c = 63; c >= 0; c--)
-        set->upto[c] = set->upto[c + 1] + count[c];
-    uint32_t pos[64];
-    for (int c = 0; c < 64; c++)
-        pos[c] = set->upto[c + 1];
-    for (size_t i = 0; i < set->n; i++)
-        set->keys[pos[__builtin_clzll(set->list[i])]++] = set->list[i];
-}
-
 static int cmp_u64(const void *a, const void *b);
 
-/* Sorts the keys ascending (which keeps their grouping by leading zeros:
- * smaller keys have more). The keys are uniform hashes: one counting pass
- * on their top 8 bits leaves a nearly sorted list that insertion sort
- * finishes in about one sweep. Uses set->list as scratch. */
+/* Sorts the arrival list into keys, ascending, and fills upto[]. The keys
+ * are uniform hashes: one counting pass on their top 8 bits leaves a
+ * nearly sorted array that insertion sort finishes in about one sweep. */
 static void set_sort(struct minhash_set *set)
 {
     size_t n = set->n;
-    uint64_t *keys = set->keys, *tmp = set->list;
+    uint64_t *keys = set->keys, *list = set->list;
     if (n > MINHASH_SCAN_LIMIT) {
+        memcpy(keys, list, n * sizeof(*keys));
         qsort(keys, n, sizeof(*keys), cmp_u64);
-        set->sorted = 1;
-        return;
-    }
-    uint32_t start[257] = {0};
-    for (size_t i = 0; i < n; i++)
-        start[(keys[i] >> 56) + 1]++;
-    for (int b = 0; b < 256; b++)
-        start[b + 1] += start[b];
-    for (size_t i = 0; i < n; i++)
-        tmp[start[keys[i] >> 56]++] = keys[i];
-    for (size_t i = 0; i < n; i++) {
-        uint64_t v = tmp[i];
-        size_t j = i;
-        while (j > 0 && keys[j - 1] > v) {
-            keys[j] = keys[j - 1];
-            j--;
+    } else {
+        uint32_t start[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            start[(list[i] >> 56) + 1]++;
+        for (int b = 0; b < 256; b++)
+            start[b + 1] += start[b];
+        for (size_t i = 0; i < n; i++)
+            keys[start[list[i] >> 56]++] = list[i];
+        for (size_t i = 1; i < n; i++) {
+            uint64_t v = keys[i];
+            size_t j = i;
+            while (j > 0 && keys[j - 1] > v) {
+                keys[j] = keys[j - 1];
+                j--;
+            }
+            keys[j] = v;
         }
-        keys[j] = v;
     }
     set->sorted = 1;
+    /* upto[s]: keys below 2^(64-s), i.e. with at least s leading zeros.
+     * Four tallies: most keys land in the first buckets, and one tally
+     * would make every increment wait for the previous one. */
+    uint32_t tally[4][64] = {{0}};
+    for (size_t i = 0; i < n; i++)
+        tally[i & 3][__builtin_clzll(keys[i])]++;
+    set->upto[64] = 0;
+    for (int c = 63; c >= 0; c--)
+        set->upto[c] = set->upto[c + 1] + tally[0][c] + tally[1][c] + tally[2][c] + tally[3][c];
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -398,16 +385,14 @@ unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]
     return n;
 }
 
-/* The k smallest keys, as 16-bit values inside the narrowest window
- * [0, 2^(64-shift)) that holds them. Sorting the prefix of keys that holds
- * them ascending keeps the set's grouping (smaller keys have more leading
- * zeros). Uses set->list as scratch. */
-static void make_sketch(struct minhash_set *set, struct minhash *out)
+/* The k smallest keys (the sorted set's prefix), as 16-bit values inside
+ * the narrowest window [0, 2^(64-shift)) that holds them. */
+static void make_sketch(const struct minhash_set *set, struct minhash *out)
 {
     unsigned k = set->n < MINHASH_SKETCH ? (unsigned)set->n : MINHASH_SKETCH;
     if (!k)
         return;
-    uint64_t *keys = set->keys;            /* ascending (set_sort) */
+    const uint64_t *keys = set->keys;      /* ascending (set_sort) */
     unsigned shift = (unsigned)__builtin_clzll(keys[k - 1]);
     uint16_t w[MINHASH_SKETCH];
     out->shift = (uint8_t)shift;
@@ -445,7 +430,6 @@ int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
     if (b.n == 0)                       /* only the dateline: use it all */
         hash_shingles(ctx, toks, 0, 0, 0, &b);
     out->nshingles = set->n > UINT32_MAX ? UINT32_MAX : (uint32_t)set->n;
-    set_collect(set);
     set_sort(set);
     make_sketch(set, out);
 
