@@ -46,6 +46,7 @@ struct pipeline {
     enum output_format ofmt;
     int publish_duplicates;
     int stateful;                 /* the chain persists state */
+    size_t max_output;            /* largest message we produce, see dead_letter() */
 
     struct event_base *base;
     struct event *ev_consumer, *ev_producer, *ev_poll, *ev_commit, *ev_stats;
@@ -394,6 +395,9 @@ oom:
 
 /* ---- processing -------------------------------------------------------- */
 
+/* Bytes kept free for headers and framing under [output] max_message_size. */
+#define OUTPUT_HEADROOM 2048
+
 static void dead_letter(struct pipeline *p, struct job *j, const rd_kafka_message_t *m,
                         const char *code, const char *msg)
 {
@@ -418,8 +422,23 @@ static void dead_letter(struct pipeline *p, struct job *j, const rd_kafka_messag
     rd_kafka_header_add(h, PIPELINE_H_MESSAGE, -1, msg ? msg : "", -1);
     log_debug(MOD, "%s [%d] @%" PRId64 ": dead letter: %s: %s", rd_kafka_topic_name(m->rkt),
               (int)m->partition, m->offset, code, msg ? msg : "");
-    /* Original bytes and key untouched (both copied). */
-    if (send_output(p, j, p->s->output.deadletter_topic, m->key, m->key_len, m->payload, m->len,
+    /* Original bytes and key untouched (both copied). An input too large
+     * to be produced again (the input topic allows more than the outputs)
+     * would stop the pipeline for good on every restart: it goes without
+     * its value, which stays findable through the ws.source.* headers. */
+    const void *value = m->payload;
+    size_t vlen = m->len;
+    if (m->len + m->key_len + OUTPUT_HEADROOM > p->max_output) {
+        char size[32];
+        snprintf(size, sizeof(size), "%zu", m->len);
+        rd_kafka_header_add(h, PIPELINE_H_ORIG_BYTES, -1, size, -1);
+        log_warn(MOD, "%s [%d] @%" PRId64 ": dead letter without its %zu-byte value "
+                 "([output] max_message_size)", rd_kafka_topic_name(m->rkt), (int)m->partition,
+                 m->offset, m->len);
+        value = NULL;
+        vlen = 0;
+    }
+    if (send_output(p, j, p->s->output.deadletter_topic, m->key, m->key_len, (void *)value, vlen,
                     0, h) == 0)
         p->c.deadletter++;
 }
@@ -446,6 +465,16 @@ static void publish(struct pipeline *p, struct job *j, const rd_kafka_message_t 
     char *line = encode_record_line(rec, p->ofmt, wall_ms(), &len);
     if (!line) {
         set_fatal(p, "out of memory while encoding");
+        return;
+    }
+    /* A record the broker would refuse would stop the pipeline on every
+     * restart: it is bad input (a giant headline, say), so dead-letter it. */
+    if (len + strlen(key) + OUTPUT_HEADROOM > p->max_output) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "the enriched record is %zu bytes; the largest message "
+                 "produced is %zu ([output] max_message_size)", len, p->max_output);
+        free(line);
+        dead_letter(p, j, m, "output_too_large", msg);
         return;
     }
     /* Every send but the last copies the buffer; the last takes it over. */
@@ -894,6 +923,14 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
         goto fail;
     if (!(p->producer = producer_new(s, p->brokers, on_delivery, p, err, errlen)))
         goto fail;
+    p->max_output = (size_t)s->output.max_message_size;
+    if (!p->max_output) {
+        char v[32];
+        size_t vlen = sizeof(v);
+        rd_kafka_conf_get(rd_kafka_conf(producer_handle(p->producer)), "message.max.bytes", v,
+                          &vlen);
+        p->max_output = (size_t)strtoull(v, NULL, 10);
+    }
     const struct consumer_handlers h = {on_assigned, on_revoking, on_consumer_fatal,
                                         on_committed, on_consumer_stats};
     if (!(p->consumer = consumer_new(s, p->brokers, o->group_id, &h, p, err, errlen)))

@@ -39,6 +39,8 @@ typedef void (*pipeline_input_fn)(void *arg, struct pipeline *p, rd_kafka_messag
 #define PIPELINE_H_SRC_TS       "ws.source.timestamp" /* decimal Unix ms, -1 unknown */
 #define PIPELINE_H_REASON       "ws.reason"           /* dead letters: reason code */
 #define PIPELINE_H_MESSAGE      "ws.reason.message"   /* dead letters: human message */
+#define PIPELINE_H_ORIG_BYTES   "ws.original.bytes"   /* dead letters sent without their
+                                                         value: its size (see dead_letter) */
 
 struct pipeline_opts {
     const char *brokers;          /* bootstrap servers (not "embedded") */

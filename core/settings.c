@@ -75,6 +75,10 @@ static const struct conf_key output_keys[] = {
      "compacted changelog of the dedupe state"},
     {"state_partitions", CONF_INT, "1", K(output_settings, state_partitions),
      "partitions of the state topic when wirestream creates it"},
+    {"max_message_size", CONF_SIZE, "0", K(output_settings, max_message_size),
+     "largest message produced (0: librdkafka's message.max.bytes); a larger enriched record "
+     "goes to the dead-letter topic (output_too_large). Keep it at most the output topics' "
+     "max.message.bytes"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -173,6 +177,10 @@ struct settings *settings_load(struct conf_file *cf, char *err, size_t errlen)
     if (s->http.port < 0 || s->http.port > 65535 || s->kafka.embedded_port < 0 ||
         s->kafka.embedded_port > 65535) {
         snprintf(err, errlen, "%s: a port must be between 0 and 65535", path);
+        goto fail;
+    }
+    if (s->output.max_message_size != 0 && s->output.max_message_size < 4096) {
+        snprintf(err, errlen, "%s: [output] max_message_size must be 0 or at least 4096", path);
         goto fail;
     }
     if (s->input.max_body_size < 1 || s->input.max_message_size < 1) {

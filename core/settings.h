@@ -49,6 +49,7 @@ struct output_settings {
     char *deadletter_topic;
     char *state_topic;
     int64_t state_partitions;
+    int64_t max_message_size;    /* largest message produced; 0: message.max.bytes */
 };
 
 struct http_settings {

@@ -300,10 +300,6 @@ def test_run_dead_letters_hostile_input_byte_for_byte(broker):
 
 
 @pytest.mark.kafka
-@pytest.mark.xfail(strict=True, reason="known gap (reported to the lead): an output the broker "
-                   "refuses as too large is a fatal error, so one valid input whose enriched "
-                   "record exceeds the topic's max.message.bytes stops `run` every time it "
-                   "is re-read")
 def test_run_survives_output_larger_than_the_topic_accepts(broker):
     """A valid article with a 3 MB headline (under input.max_message_size)
     makes an enriched record larger than an output topic with the broker's
@@ -336,3 +332,11 @@ def test_run_survives_output_larger_than_the_topic_accepts(broker):
         assert run.stop() == 0, run.stderr()[-3000:]
     finally:
         run.cleanup()
+    # The oversized one is a dead letter, without its 3 MB value (too large
+    # for the dead-letter topic too), pointing back at its source.
+    dead = [m for m in trk.read_topic(b, n.dead) if m["key"] == b"big"]
+    assert len(dead) == 1
+    assert trk.hdr(dead[0], "ws.reason") == "output_too_large"
+    assert int(trk.hdr(dead[0], "ws.original.bytes")) > 3_000_000
+    assert trk.hdr(dead[0], "ws.source.offset") == "0"
+    assert not dead[0]["value"]
