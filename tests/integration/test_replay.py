@@ -173,12 +173,14 @@ def test_replay_emits_exactly_the_range(broker, archive_topic, first_replay):
 
     enriched = ids(read(broker, prefix + o["enriched"]))
     dups = ids(read(broker, prefix + o["duplicates"]))
-    # arc-d3-05r rewrites arc-d3-02 (both in range): a near duplicate;
-    # arc-d3-08x repeats arc-d2-04 word for word: dropped (drop_exact).
-    assert sorted(dups) == ["arc-d3-05r"]
-    assert sorted(enriched) == sorted(want - {"arc-d3-05r", "arc-d3-08x"})
+    # arc-d3-05r rewrites arc-d3-02 (both in range): a near duplicate,
+    # published with its link to the enriched and the duplicates topics;
+    # arc-d3-08x repeats arc-d2-04 word for word: kept out of the enriched
+    # topics (drop_exact), on the duplicates topic only.
+    assert sorted(dups) == ["arc-d3-05r", "arc-d3-08x"]
+    assert sorted(enriched) == sorted(want - {"arc-d3-08x"})
     assert len(enriched) == len(set(enriched)) == int(summary["enriched"])
-    assert int(summary["dropped"]) == 1 and int(summary["duplicates"]) == 1
+    assert int(summary["dropped"]) == 1 and int(summary["duplicates"]) == 2
     # Without a warm-up, the rewrite of a day-1 story is new to the window.
     assert "arc-d2-09r" in enriched
     # Per-topic streams hold records of the range only, under the prefix.
@@ -234,16 +236,16 @@ def test_warmup_changes_the_dedupe_decision(broker, archive_topic, first_replay)
     dups = [json.loads(r.value) for r in read(broker, prefix + o["duplicates"])]
     # arc-d2-09r rewrites arc-d1-06, dated before T1: with the window warmed
     # over day 1 it is a near duplicate of it; without, it was new.
-    assert "arc-d2-09r" in ids(read(broker, prefix1 + o["enriched"]))
-    assert "arc-d2-09r" not in enriched
+    assert "arc-d2-09r" not in ids(read(broker, prefix1 + o["duplicates"]))
+    assert "arc-d2-09r" in enriched          # near duplicates stay in the enriched topics
     by_id = {d["id"]: d for d in dups}
-    assert sorted(by_id) == ["arc-d2-09r", "arc-d3-05r"]
+    assert sorted(by_id) == ["arc-d2-09r", "arc-d3-05r", "arc-d3-08x"]
     assert by_id["arc-d2-09r"]["dedupe"]["duplicate_of"] == "arc-d1-06"
     assert by_id["arc-d2-09r"]["dedupe"]["status"] == "near_duplicate"
     # The warm-up emitted nothing: no day-1 story in any output.
     emitted = set(enriched) | set(by_id)
     assert not emitted & {a["id"] for a in warm}
-    assert emitted == {a["id"] for a in arts if in_range(a)} - {"arc-d3-08x"}
+    assert emitted == {a["id"] for a in arts if in_range(a)}
 
 
 def commit_offsets(bootstrap, group, topic, offsets):
@@ -294,7 +296,7 @@ def test_open_range_stops_at_the_end(broker, archive_topic):
     last = [a for a in arts if a["date"] >= "2024-03-08"]
     assert int(summary["in_range"]) == len(last) == 9
     o = outputs(archive_topic)
-    got = ids(read(broker, prefix + o["enriched"])) + ids(read(broker, prefix + o["duplicates"]))
+    got = set(ids(read(broker, prefix + o["enriched"]))) | set(ids(read(broker, prefix + o["duplicates"])))
     assert sorted(got) == sorted(a["id"] for a in last)
 
 
@@ -431,7 +433,7 @@ def test_merge_order_decides_across_partitions(broker, new_topic):
     dups = [json.loads(r.value) for r in read(broker, prefix + o["duplicates"])]
     assert [(d["id"], d["dedupe"]["duplicate_of"]) for d in dups] == [("arc-d3-05r", "arc-d3-02")]
     enriched = ids(read(broker, prefix + o["enriched"]))
-    assert "arc-d3-02" in enriched and len(enriched) == 201
+    assert "arc-d3-02" in enriched and len(enriched) == 202   # the rewrite too, linked
 
 
 def test_transaction_markers_and_aborted_messages_end_the_range(broker, new_topic):
