@@ -13,6 +13,7 @@
 #   make bench      benchmarks (never part of the tests)
 
 PKGS      := rdkafka jansson libevent
+FUZZ_SMOKE_SECONDS ?= 10
 SAN       ?= 0
 WERROR    ?= 0
 
@@ -95,7 +96,7 @@ demo: deps
 check: deps-test
 	@$(MAKE) --no-print-directory WERROR=1 all unit-bins
 	@$(MAKE) --no-print-directory SAN=1 WERROR=1 unit-bins build-san/$(BIN)
-	tests/run.sh --build build --san-build build-san --kafka
+	tests/run.sh --build build --san-build build-san --kafka --fuzz $(FUZZ_SMOKE_SECONDS)
 
 test: all unit-bins
 	tests/run.sh --build $(BUILD)

@@ -3,22 +3,25 @@
 # "N passed, N failed", that CI reads.
 #
 #   tests/run.sh --build build [--san-build build-san] [--kafka]
-#                [--valgrind] [--unit-only]
+#                [--fuzz SECONDS] [--valgrind] [--unit-only]
 #
 # Unit tests: every build/tests/test_* cmocka binary (its "[  PASSED  ]"
 # and "[  FAILED  ]" lines are counted). Integration tests: pytest over
 # tests/integration; tests marked `kafka` (the real broker) only with
 # --kafka. With --san-build the unit tests and the offline integration
-# tests run again against the ASan+UBSan build.
+# tests run again against the ASan+UBSan build. With --fuzz each libFuzzer
+# target runs for SECONDS from the seed corpus (scripts/fuzz-smoke.sh); each
+# target counts as one test.
 set -u
 cd "$(dirname "$0")/.."
 
-build=build san= kafka=0 valgrind=0 unit_only=0
+build=build san= kafka=0 valgrind=0 unit_only=0 fuzz=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift ;;
     --san-build) san=$2; shift ;;
     --kafka) kafka=1 ;;
+    --fuzz) fuzz=$2; shift ;;
     --valgrind) valgrind=1 ;;
     --unit-only) unit_only=1 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -104,6 +107,20 @@ fi
 if [ -n "$san" ]; then
     run_unit "$san" san-unit
     [ "$unit_only" = 0 ] && run_pytest "$PWD/$san/wirestream" san-integration "not kafka and not slow"
+fi
+
+if [ "$fuzz" != 0 ]; then
+    out="$log_dir/fuzz-smoke.log"
+    scripts/fuzz-smoke.sh "$fuzz" >"$out" 2>&1
+    rc=$?
+    sed 's/^/  /' "$out" | grep -E '^  (ok|FAIL) ' || true
+    ok=$(grep -c '^ok ' "$out") bad=$(grep -c '^FAIL ' "$out")
+    passed=$((passed + ok)); failed=$((failed + bad))
+    if [ "$rc" -ne 0 ]; then
+        [ "$bad" -eq 0 ] && failed=$((failed + 1))
+        failures+=("fuzz-smoke (log: $out)")
+        [ "$bad" -eq 0 ] && tail -n 20 "$out" | sed 's/^/    /'
+    fi
 fi
 
 echo
