@@ -50,7 +50,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BIN       := wirestream
 
-.PHONY: readme all demo check test test-san unit valgrind fuzz lint format bench deps deps-test clean
+.PHONY: soak readme all demo check test test-san unit valgrind fuzz lint format bench deps deps-test clean
 
 all: $(BIN)
 
@@ -107,6 +107,10 @@ test-san:
 
 valgrind: unit-bins
 	tests/run.sh --build $(BUILD) --valgrind --unit-only
+
+# Bounded soak runs (1M articles offline, 200k through a real broker), RSS sampled.
+soak: all
+	bench/soak.sh all
 
 bench: all
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
