@@ -352,16 +352,29 @@ static void sketch_encode(const uint16_t *w, unsigned k, uint8_t *out)
 unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH])
 {
     /* The stream is little-endian bit order: read it 64 bits at a time
-     * (endian-neutral byte assembly), unary runs with one count. */
-    uint64_t words[MINHASH_SKETCH_BYTES / 8 + 1] = {0};
-    for (unsigned i = 0; i < MINHASH_SKETCH_BYTES; i++)
-        words[i >> 3] |= (uint64_t)sketch[i] << ((i & 7) * 8);
+     * (endian-neutral byte assembly, a plain copy on little-endian hosts),
+     * unary runs with one count. Called for every candidate of every
+     * lookup: one 64-bit read usually holds a whole value. */
+    uint64_t words[MINHASH_SKETCH_BYTES / 8 + 1];
+    _Static_assert(MINHASH_SKETCH_BYTES % 8 == 0, "the sketch is whole words");
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(words, sketch, MINHASH_SKETCH_BYTES);
+#else
+    for (unsigned i = 0; i < MINHASH_SKETCH_BYTES / 8; i++) {
+        uint64_t x = 0;
+        for (unsigned b = 0; b < 8; b++)
+            x |= (uint64_t)sketch[i * 8 + b] << (b * 8);
+        words[i] = x;
+    }
+#endif
+    words[MINHASH_SKETCH_BYTES / 8] = 0;
     const unsigned cap = MINHASH_SKETCH_BYTES * 8;
     unsigned pos = 0;
 #define PEEK64(p) ((words[(p) >> 6] >> ((p) & 63)) | \
                    (((p) & 63) ? words[((p) >> 6) + 1] << (64 - ((p) & 63)) : 0))
     uint64_t w = PEEK64(pos);
     unsigned n = (unsigned)(w & 0x7f), r = (unsigned)((w >> 7) & 0xf);
+    uint32_t mask = (1u << r) - 1;
     pos = HDR_BITS;
     if (n > MINHASH_SKETCH)
         n = MINHASH_SKETCH;
@@ -374,7 +387,10 @@ unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]
         pos += q + 1;
         if (q >= 64 || pos + r > cap)
             return i;      /* a damaged sketch: what was read so far */
-        uint32_t low = r ? (uint32_t)(PEEK64(pos) & ((1u << r) - 1)) : 0;
+        /* The r low bits follow the run's 0: still in w unless the run
+         * was long (w >> q >> 1: q + 1 may be 64). */
+        uint32_t low = q + 1 + r <= 64 ? (uint32_t)((w >> q >> 1) & mask)
+                                       : (uint32_t)(PEEK64(pos) & mask);
         pos += r;
         prev += (q << r) | low;
         if (prev > UINT16_MAX)
@@ -457,6 +473,16 @@ int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
     return 0;
 }
 
+/* Set bits of x. Portable SWAR: without -mpopcnt the builtin is a libgcc
+ * call. */
+static inline unsigned popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+}
+
 /* First index in keys[0..n) whose key is >= v. */
 static size_t lower_bound(const uint64_t *keys, size_t n, uint64_t v)
 {
@@ -491,16 +517,16 @@ void minhash_compare(const struct minhash_set *a, const uint8_t *coded, unsigned
                             : (unsigned)lower_bound(a->keys, lim,
                                                     ((uint64_t)wmax + 1) << 48 >> shift);
     if (in <= 1024) {
+        /* Branch-free: which side advances is a coin toss the predictor
+         * cannot learn, and this loop runs for every candidate. A query
+         * key equal to the sketch value marks it and advances the query
+         * side only (the next sketch value may be the same). */
+        const uint64_t *keys = a->keys;
         for (size_t i = 0, j = 0; i < in && j < nv;) {
-            uint16_t w = (uint16_t)((a->keys[i] << shift) >> 48);
-            if (w < sketch[j]) {
-                i++;
-            } else if (w > sketch[j]) {
-                j++;
-            } else {
-                found |= 1ULL << j;
-                i++;
-            }
+            unsigned w = (unsigned)((keys[i] << shift) >> 48), sv = sketch[j];
+            found |= (uint64_t)(w == sv) << j;
+            i += w <= sv;
+            j += w > sv;
         }
     } else {
         /* A long query against a short sketch: one binary search per
@@ -519,7 +545,7 @@ void minhash_compare(const struct minhash_set *a, const uint8_t *coded, unsigned
     for (unsigned j = 1; j < nv; j++)
         if (sketch[j] == sketch[j - 1] && ((found >> (j - 1)) & 1))
             found |= 1ULL << j;
-    unsigned x = (unsigned)__builtin_popcountll(found);
+    unsigned x = popcount64(found);
     /* A query key outside the remembered set still meets one of the
      * sketch's 16-bit values by chance, q per value: negligible for bodies
      * of similar length (~0.2 %), not when the query is tens of times
