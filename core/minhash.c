@@ -517,16 +517,32 @@ void minhash_compare(const struct minhash_set *a, const uint8_t *coded, unsigned
                             : (unsigned)lower_bound(a->keys, lim,
                                                     ((uint64_t)wmax + 1) << 48 >> shift);
     if (in <= 1024) {
-        /* Branch-free: which side advances is a coin toss the predictor
-         * cannot learn, and this loop runs for every candidate. A query
-         * key equal to the sketch value marks it and advances the query
-         * side only (the next sketch value may be the same). */
+        /* One merge of the query keys with the sketch values. For each
+         * value sv, the keys of that value are [lo, hi): compare whole
+         * keys, no shift per key (exact while a value spans whole keys,
+         * shift <= 48; a wider shift cannot occur below 2^54 shingles).
+         * A key of value sv marks it and stays for the next value (equal
+         * values are joined below). */
         const uint64_t *keys = a->keys;
-        for (size_t i = 0, j = 0; i < in && j < nv;) {
-            unsigned w = (unsigned)((keys[i] << shift) >> 48), sv = sketch[j];
-            found |= (uint64_t)(w == sv) << j;
-            i += w <= sv;
-            j += w > sv;
+        size_t i = 0;
+        if (shift <= 48) {
+            for (unsigned j = 0; j < nv; j++) {
+                uint64_t lo = (uint64_t)sketch[j] << (48 - shift);
+                while (i < in && keys[i] < lo)
+                    i++;
+                if (i == in)
+                    break;
+                found |= (uint64_t)((keys[i] - lo) >> (48 - shift) == 0) << j;   /* keys[i] >= lo */
+            }
+        } else {
+            for (unsigned j = 0; j < nv; j++) {
+                unsigned sv = sketch[j];
+                while (i < in && (unsigned)((keys[i] << shift) >> 48) < sv)
+                    i++;
+                if (i == in)
+                    break;
+                found |= (uint64_t)((unsigned)((keys[i] << shift) >> 48) == sv) << j;
+            }
         }
     } else {
         /* A long query against a short sketch: one binary search per
