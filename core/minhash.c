@@ -349,6 +349,14 @@ static void sketch_encode(const uint16_t *w, unsigned k, uint8_t *out)
         out[i] = (uint8_t)(b.w[i >> 3] >> ((i & 7) * 8));
 }
 
+/* 8 bytes as a host word (used on little-endian hosts only). */
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof(x));
+    return x;
+}
+
 unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH])
 {
     /* The stream is little-endian bit order: read it 64 bits at a time
@@ -372,6 +380,14 @@ unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]
     unsigned pos = 0;
 #define PEEK64(p) ((words[(p) >> 6] >> ((p) & 63)) | \
                    (((p) & 63) ? words[((p) >> 6) + 1] << (64 - ((p) & 63)) : 0))
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Bits p .. p+56: the byte holding p and the 7 after it (words has a
+     * spare word, so p < cap never reads past it). */
+#define PEEK57(p) (load_le64((const uint8_t *)words + ((p) >> 3)) >> ((p) & 7) & \
+                   0x01ffffffffffffffULL)
+#else
+#define PEEK57(p) (PEEK64(p) & 0x01ffffffffffffffULL)
+#endif
     uint64_t w = PEEK64(pos);
     unsigned n = (unsigned)(w & 0x7f), r = (unsigned)((w >> 7) & 0xf);
     uint32_t mask = (1u << r) - 1;
@@ -382,21 +398,30 @@ unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]
     for (unsigned i = 0; i < n; i++) {
         if (pos >= cap)
             return i;
-        w = PEEK64(pos);
-        unsigned q = w == UINT64_MAX ? 64 : (unsigned)__builtin_ctzll(~w);
+        /* Usually one unaligned 8-byte read (57 good bits) holds the
+         * run, its 0 and the r low bits; else the exact 64-bit read. */
+        unsigned good = 57;
+        w = PEEK57(pos);
+        unsigned q = (unsigned)__builtin_ctzll(~w);   /* <= 57: the top bits are 0 */
+        if (q >= good) {
+            w = PEEK64(pos);
+            good = 64;
+            q = w == UINT64_MAX ? 64 : (unsigned)__builtin_ctzll(~w);
+        }
         pos += q + 1;
         if (q >= 64 || pos + r > cap)
             return i;      /* a damaged sketch: what was read so far */
         /* The r low bits follow the run's 0: still in w unless the run
          * was long (w >> q >> 1: q + 1 may be 64). */
-        uint32_t low = q + 1 + r <= 64 ? (uint32_t)((w >> q >> 1) & mask)
-                                       : (uint32_t)(PEEK64(pos) & mask);
+        uint32_t low = q + 1 + r <= good ? (uint32_t)((w >> q >> 1) & mask)
+                                         : (uint32_t)(PEEK64(pos) & mask);
         pos += r;
         prev += (q << r) | low;
         if (prev > UINT16_MAX)
             return i;
         v[i] = (uint16_t)prev;
     }
+#undef PEEK57
 #undef PEEK64
     return n;
 }
