@@ -24,6 +24,7 @@
 #define MOD "dedupe"
 #define DAY_MS (24LL * 3600 * 1000)
 #define MAX_CANDIDATES 256
+#define PREFETCH_AHEAD 4   /* candidates ahead whose sketch is prefetched */
 #define ENTRY_COUNTED 0x2   /* a count record was written: tombstone it too */
 #define ENTRY_UNLINKED 0x4  /* restored before its story's root: link on first use */
 /* Both estimates are shares of sampled shingles (32 remembered ones, or
@@ -457,6 +458,15 @@ static enum verdict dedupe_process(void *state, struct record *rec)
     double best_score = 0;
     uint32_t mine = mh.nshingles > UINT16_MAX ? UINT16_MAX : mh.nshingles;
     for (size_t i = 0; i < n; i++) {
+        /* A candidate's sketch is a cache miss in a large index: ask for
+         * the one a few candidates ahead while comparing this one. */
+        if (i + PREFETCH_AHEAD < n) {
+            const struct dedupe_entry *ahead = dedupe_index_get(st->idx, cand[i + PREFETCH_AHEAD]);
+            if (ahead) {
+                __builtin_prefetch(ahead->sketch);
+                __builtin_prefetch(ahead->sketch + MINHASH_SKETCH_BYTES - 1);
+            }
+        }
         struct dedupe_entry *e = dedupe_index_get(st->idx, cand[i]);
         if (!e || !in_window(st, e, t))
             continue;
