@@ -477,27 +477,52 @@ static void publish(struct pipeline *p, struct job *j, const rd_kafka_message_t 
         dead_letter(p, j, m, "output_too_large", msg);
         return;
     }
-    /* Every send but the last copies the buffer; the last takes it over. */
-    size_t sends = (kept ? rec->ntopics + 1 : 0) + (to_duplicates ? 1 : 0);
-    for (size_t i = 0; kept && i < rec->ntopics && !p->fatal; i++) {
-        char topic[512];
-        snprintf(topic, sizeof(topic), "%s%s", p->s->output.topic_prefix, rec->topics[i].name);
-        if (send_output(p, j, topic, key, strlen(key), line, len, --sends ? 0 : PRODUCER_TAKE,
-                        source_headers(m, 1)) == 0)
-            p->c.routed++;
+    /* The destinations first; every send but the last copies the buffer,
+     * the last takes it over. */
+    struct dest {
+        char *topic;
+        uint64_t *counter;
+    };
+    size_t ndest = 0;
+    struct dest *dest = calloc((kept ? rec->ntopics + 1 : 0) + 1, sizeof(*dest));
+    if (!dest) {
+        free(line);
+        set_fatal(p, "out of memory while routing");
+        return;
     }
-    if (kept && !p->fatal &&
-        send_output(p, j, p->s->output.enriched_topic, key, strlen(key), line, len,
-                    --sends ? 0 : PRODUCER_TAKE, source_headers(m, 1)) == 0)
-        p->c.enriched++;
-    if (to_duplicates && !p->fatal &&
-        send_output(p, j, p->s->output.duplicates_topic, key, strlen(key), line, len,
-                    --sends ? 0 : PRODUCER_TAKE, source_headers(m, 1)) == 0)
-        p->c.duplicates++;
+    for (size_t i = 0; kept && i < rec->ntopics; i++) {
+        size_t n = strlen(p->s->output.topic_prefix) + strlen(rec->topics[i].name) + 1;
+        dest[ndest].counter = &p->c.routed;
+        if ((dest[ndest].topic = malloc(n)))
+            snprintf(dest[ndest].topic, n, "%s%s", p->s->output.topic_prefix,
+                     rec->topics[i].name);
+        ndest++;
+    }
+    if (kept)
+        dest[ndest++] = (struct dest){strdup(p->s->output.enriched_topic), &p->c.enriched};
+    if (to_duplicates)
+        dest[ndest++] = (struct dest){strdup(p->s->output.duplicates_topic), &p->c.duplicates};
+
+    int taken = 0;
+    for (size_t i = 0; i < ndest && !p->fatal; i++) {
+        int last = i + 1 == ndest;
+        if (!dest[i].topic) {
+            set_fatal(p, "out of memory while routing");
+            break;
+        }
+        taken = last;       /* a taking send owns the buffer, even when it fails */
+        if (send_output(p, j, dest[i].topic, key, strlen(key), line, len,
+                        last ? PRODUCER_TAKE : 0, source_headers(m, 1)) != 0)
+            break;
+        (*dest[i].counter)++;
+    }
+    if (!taken)
+        free(line);
+    for (size_t i = 0; i < ndest; i++)
+        free(dest[i].topic);
+    free(dest);
     if (!kept)
         p->c.dropped++;
-    if (p->fatal && sends)
-        free(line);     /* a fatal error stopped us before the taking send */
 }
 
 static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
