@@ -99,12 +99,66 @@ void minhash_set_free(struct minhash_set *set)
     free(set->keys);
     free(set->list);
     free(set->table);
+    free(set->bitmaps);
     memset(set, 0, sizeof(*set));
+}
+
+#define BITMAP_WORDS (65536 / 64)
+
+/* The query's 16-bit values inside window `shift`, as the bits of map. */
+static void bitmap_fill(const struct minhash_set *set, unsigned shift, uint64_t *map, int on)
+{
+    const uint64_t *keys = set->keys;
+    for (size_t i = 0, n = set->upto[shift]; i < n; i++) {
+        unsigned v = (unsigned)((keys[i] << shift) >> 48);
+        if (on)
+            map[v >> 6] |= 1ULL << (v & 63);
+        else
+            map[v >> 6] = 0;
+    }
+}
+
+/* Clears the bitmaps of the body the set held (its keys are still there):
+ * only the words that were set, not 8 KB each. */
+static void bitmaps_reset(struct minhash_set *set)
+{
+    for (unsigned b = 0; b < set->nbitmaps; b++)
+        bitmap_fill(set, set->bitmap_shift[b], set->bitmaps + (size_t)b * BITMAP_WORDS, 0);
+    set->nbitmaps = 0;
+    set->next_bitmap = 0;
+}
+
+/* The bitmap of window `shift` for the current body, built on first use;
+ * NULL when it cannot be allocated (the caller searches instead). */
+static const uint64_t *bitmap_for(struct minhash_set *set, unsigned shift)
+{
+    for (unsigned b = 0; b < set->nbitmaps; b++)
+        if (set->bitmap_shift[b] == shift)
+            return set->bitmaps + (size_t)b * BITMAP_WORDS;
+    if (!set->bitmaps) {
+        set->bitmaps = calloc((size_t)MINHASH_BITMAPS * BITMAP_WORDS, sizeof(uint64_t));
+        if (!set->bitmaps)
+            return NULL;
+    }
+    unsigned b;
+    if (set->nbitmaps < MINHASH_BITMAPS) {
+        b = set->nbitmaps++;
+    } else {   /* more window sizes than bitmaps: reuse them in turn */
+        b = set->next_bitmap;
+        set->next_bitmap = (b + 1) % MINHASH_BITMAPS;
+        bitmap_fill(set, set->bitmap_shift[b], set->bitmaps + (size_t)b * BITMAP_WORDS, 0);
+    }
+    uint64_t *map = set->bitmaps + (size_t)b * BITMAP_WORDS;
+    set->bitmap_shift[b] = (uint8_t)shift;
+    bitmap_fill(set, shift, map, 1);
+    return map;
 }
 
 /* Sizes the set's buffers for up to n keys and empties the table. */
 static int set_reserve(struct minhash_set *set, size_t n)
 {
+    if (set->sorted)
+        bitmaps_reset(set);
     size_t tcap = 64;
     while (tcap < 2 * n)
         tcap <<= 1;
@@ -349,80 +403,74 @@ static void sketch_encode(const uint16_t *w, unsigned k, uint8_t *out)
         out[i] = (uint8_t)(b.w[i >> 3] >> ((i & 7) * 8));
 }
 
-/* 8 bytes as a host word (used on little-endian hosts only). */
+/* 8 bytes as a little-endian word, whatever the host's order. */
 static inline uint64_t load_le64(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     uint64_t x;
     memcpy(&x, p, sizeof(x));
     return x;
+#else
+    uint64_t x = 0;
+    for (unsigned b = 0; b < 8; b++)
+        x |= (uint64_t)p[b] << (b * 8);
+    return x;
+#endif
 }
 
 unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH])
 {
-    /* The stream is little-endian bit order: read it 64 bits at a time
-     * (endian-neutral byte assembly, a plain copy on little-endian hosts),
-     * unary runs with one count. Called for every candidate of every
-     * lookup: one 64-bit read usually holds a whole value. */
-    uint64_t words[MINHASH_SKETCH_BYTES / 8 + 1];
-    _Static_assert(MINHASH_SKETCH_BYTES % 8 == 0, "the sketch is whole words");
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(words, sketch, MINHASH_SKETCH_BYTES);
-#else
-    for (unsigned i = 0; i < MINHASH_SKETCH_BYTES / 8; i++) {
-        uint64_t x = 0;
-        for (unsigned b = 0; b < 8; b++)
-            x |= (uint64_t)sketch[i * 8 + b] << (b * 8);
-        words[i] = x;
-    }
-#endif
-    words[MINHASH_SKETCH_BYTES / 8] = 0;
+    /* The stream is little-endian bit order. Called for every candidate of
+     * every lookup, so the loop is built for the common case: an unaligned
+     * 8-byte read at the current byte holds at least 57 good bits, enough
+     * for the run, its 0 and the r low bits of any value whose run is
+     * shorter than 41 ones; longer runs take the exact slow read. The bytes
+     * are copied into a zero-padded buffer, so reads past the sketch see 0
+     * (a run ends there, and the pos checks reject it). */
+    uint8_t bytes[MINHASH_SKETCH_BYTES + 16];
+    memcpy(bytes, sketch, MINHASH_SKETCH_BYTES);
+    memset(bytes + MINHASH_SKETCH_BYTES, 0, 16);
     const unsigned cap = MINHASH_SKETCH_BYTES * 8;
-    unsigned pos = 0;
-#define PEEK64(p) ((words[(p) >> 6] >> ((p) & 63)) | \
-                   (((p) & 63) ? words[((p) >> 6) + 1] << (64 - ((p) & 63)) : 0))
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* Bits p .. p+56: the byte holding p and the 7 after it (words has a
-     * spare word, so p < cap never reads past it). */
-#define PEEK57(p) (load_le64((const uint8_t *)words + ((p) >> 3)) >> ((p) & 7) & \
-                   0x01ffffffffffffffULL)
-#else
-#define PEEK57(p) (PEEK64(p) & 0x01ffffffffffffffULL)
-#endif
-    uint64_t w = PEEK64(pos);
+    uint64_t w = load_le64(bytes);
     unsigned n = (unsigned)(w & 0x7f), r = (unsigned)((w >> 7) & 0xf);
     uint32_t mask = (1u << r) - 1;
-    pos = HDR_BITS;
+    unsigned pos = HDR_BITS;
     if (n > MINHASH_SKETCH)
         n = MINHASH_SKETCH;
     uint32_t prev = 0;
     for (unsigned i = 0; i < n; i++) {
         if (pos >= cap)
             return i;
-        /* Usually one unaligned 8-byte read (57 good bits) holds the
-         * run, its 0 and the r low bits; else the exact 64-bit read. */
-        unsigned good = 57;
-        w = PEEK57(pos);
-        unsigned q = (unsigned)__builtin_ctzll(~w);   /* <= 57: the top bits are 0 */
-        if (q >= good) {
-            w = PEEK64(pos);
-            good = 64;
-            q = w == UINT64_MAX ? 64 : (unsigned)__builtin_ctzll(~w);
+        w = load_le64(bytes + (pos >> 3)) >> (pos & 7);    /* >= 57 good bits */
+        unsigned q = (unsigned)__builtin_ctzll(~w | (1ULL << 57));
+        if (__builtin_expect(q + 1 + r > 57, 0)) {
+            /* A long run: count it word by word. */
+            q = 0;
+            for (;;) {
+                uint64_t x = load_le64(bytes + ((pos + q) >> 3)) >> ((pos + q) & 7);
+                unsigned ones = (unsigned)__builtin_ctzll(~x | (1ULL << 57));
+                q += ones;
+                if (ones < 57 || pos + q >= cap)
+                    break;
+            }
+            if (q >= 64)
+                return i;   /* a damaged sketch: what was read so far */
+            pos += q + 1;
+            if (pos + r > cap)
+                return i;
+            w = load_le64(bytes + (pos >> 3)) >> (pos & 7);
+            prev += (q << r) | (uint32_t)(w & mask);
+        } else {
+            pos += q + 1;
+            if (pos + r > cap)
+                return i;
+            prev += (q << r) | (uint32_t)((w >> q >> 1) & mask);
         }
-        pos += q + 1;
-        if (q >= 64 || pos + r > cap)
-            return i;      /* a damaged sketch: what was read so far */
-        /* The r low bits follow the run's 0: still in w unless the run
-         * was long (w >> q >> 1: q + 1 may be 64). */
-        uint32_t low = q + 1 + r <= good ? (uint32_t)((w >> q >> 1) & mask)
-                                         : (uint32_t)(PEEK64(pos) & mask);
         pos += r;
-        prev += (q << r) | low;
         if (prev > UINT16_MAX)
             return i;
         v[i] = (uint16_t)prev;
     }
-#undef PEEK57
-#undef PEEK64
     return n;
 }
 
@@ -522,12 +570,18 @@ static size_t lower_bound(const uint64_t *keys, size_t n, uint64_t v)
     return lo;
 }
 
-void minhash_compare(const struct minhash_set *a, const uint8_t *coded, unsigned shift,
+void minhash_compare(struct minhash_set *a, const uint8_t *coded, unsigned shift,
                      uint32_t nb, struct minhash_cmp *out)
 {
-    memset(out, 0, sizeof(*out));
     uint16_t sketch[MINHASH_SKETCH];
     unsigned nv = minhash_sketch_decode(coded, sketch);
+    minhash_compare_values(a, sketch, nv, shift, nb, out);
+}
+
+void minhash_compare_values(struct minhash_set *a, const uint16_t *sketch, unsigned nv,
+                            unsigned shift, uint32_t nb, struct minhash_cmp *out)
+{
+    memset(out, 0, sizeof(*out));
     size_t na = a->n;
     if (!nv || !na || shift > 63)
         return;
@@ -535,40 +589,19 @@ void minhash_compare(const struct minhash_set *a, const uint8_t *coded, unsigned
     unsigned in = 0;
     uint64_t found = 0;   /* sketch values met by a query key (nv <= 64) */
     _Static_assert(MINHASH_SKETCH <= 64, "found is a 64-bit mask");
-    /* The query keys are sorted, so those inside the window are a prefix
-     * and their 16-bit values ascend: one merge with the sketch. */
+    /* The query keys are sorted, so those inside the window are a prefix:
+     * `in` of them fall at or below the sketch's largest value. */
     size_t lim = a->upto[shift];
     in = wmax == UINT16_MAX ? (unsigned)lim
                             : (unsigned)lower_bound(a->keys, lim,
                                                     ((uint64_t)wmax + 1) << 48 >> shift);
-    if (in <= 1024) {
-        /* One merge of the query keys with the sketch values. For each
-         * value sv, the keys of that value are [lo, hi): compare whole
-         * keys, no shift per key (exact while a value spans whole keys,
-         * shift <= 48; a wider shift cannot occur below 2^54 shingles).
-         * A key of value sv marks it and stays for the next value (equal
-         * values are joined below). */
-        const uint64_t *keys = a->keys;
-        size_t i = 0;
-        if (shift <= 48) {
-            for (unsigned j = 0; j < nv; j++) {
-                uint64_t lo = (uint64_t)sketch[j] << (48 - shift);
-                while (i < in && keys[i] < lo)
-                    i++;
-                if (i == in)
-                    break;
-                found |= (uint64_t)((keys[i] - lo) >> (48 - shift) == 0) << j;   /* keys[i] >= lo */
-            }
-        } else {
-            for (unsigned j = 0; j < nv; j++) {
-                unsigned sv = sketch[j];
-                while (i < in && (unsigned)((keys[i] << shift) >> 48) < sv)
-                    i++;
-                if (i == in)
-                    break;
-                found |= (uint64_t)((unsigned)((keys[i] << shift) >> 48) == sv) << j;
-            }
-        }
+    const uint64_t *map = lim <= MINHASH_BITMAP_LIMIT ? bitmap_for(a, shift) : NULL;
+    if (map) {
+        /* A sketch value is met when some query key inside the window has
+         * it: one bit test each. (Keys above wmax cannot equal a sketch
+         * value, so the bitmap may hold all `lim` of them.) */
+        for (unsigned j = 0; j < nv; j++)
+            found |= ((map[sketch[j] >> 6] >> (sketch[j] & 63)) & 1) << j;
     } else {
         /* A long query against a short sketch: one binary search per
          * sketch value bounds the cost. The keys of value w are

@@ -46,6 +46,7 @@
 #define MINHASH_SKETCH      64   /* most sketch values kept */
 #define MINHASH_SKETCH_BYTES 80   /* Rice-coded: about 55 values fit */
 #define MINHASH_MAX_SHINGLE 8
+#define MINHASH_BITMAPS     4    /* window shifts a query keeps a value bitmap for */
 
 struct minhash {
     uint64_t body_hash;                 /* the whole token sequence: exact copies */
@@ -69,6 +70,12 @@ struct minhash_set {
     size_t tcap, tcap_used;
     uint32_t upto[65];     /* keys with >= s leading zeros: keys[0 .. upto[s]) */
     int sorted;            /* keys ascending (always, after minhash_compute) */
+    /* Scratch for minhash_compare(): for a few window shifts, a bitmap of
+     * the 16-bit values the query's keys take inside that window (built
+     * on first use, cleared for the next body). */
+    uint64_t *bitmaps;     /* MINHASH_BITMAPS x 1024 words, allocated on first use */
+    uint8_t bitmap_shift[MINHASH_BITMAPS];
+    unsigned nbitmaps, next_bitmap;
 };
 
 void minhash_set_free(struct minhash_set *set);   /* keeps the struct; accepts NULL */
@@ -114,14 +121,23 @@ struct minhash_cmp {
     int exact;           /* every key of the smaller set was compared */
 };
 
-void minhash_compare(const struct minhash_set *a, const uint8_t *sketch, unsigned shift,
+void minhash_compare(struct minhash_set *a, const uint8_t *sketch, unsigned shift,
                      uint32_t nb, struct minhash_cmp *out);
 
-/* A comparison merges the query keys inside the window (about 2 x 55 x the
- * size ratio of the two bodies) with the sketch; past this many it does
- * one binary search per sketch value instead, so its cost is bounded by
- * O(64 log n). Bodies with more distinct shingles are sorted by qsort. */
+/* The same with the sketch already decoded (v[0..nv), minhash_sketch_decode):
+ * callers that meet the same remembered sketch again and again keep it
+ * decoded. */
+void minhash_compare_values(struct minhash_set *a, const uint16_t *v, unsigned nv,
+                            unsigned shift, uint32_t nb, struct minhash_cmp *out);
+
+/* A comparison looks each sketch value up in a bitmap of the query's values
+ * inside the sketch's window (one per shift, built once per query, while the
+ * window holds at most MINHASH_BITMAP_LIMIT query keys); past that it does
+ * one binary search per sketch value, so its cost is bounded by
+ * O(64 log n). Bodies with more than MINHASH_SCAN_LIMIT distinct shingles
+ * are sorted by qsort. */
 #define MINHASH_SCAN_LIMIT 4096
+#define MINHASH_BITMAP_LIMIT 4096
 
 /* The check residue of a band key (bits the bucket choice does not use). */
 static inline unsigned minhash_check_of(uint32_t band);

@@ -166,7 +166,7 @@ static void fingerprint(const char *text, struct minhash *mh)
 }
 
 /* The query set of a against the sketch of b. */
-static void compare(const struct minhash_set *a, const struct minhash *b, struct minhash_cmp *out)
+static void compare(struct minhash_set *a, const struct minhash *b, struct minhash_cmp *out)
 {
     minhash_compare(a, b->sketch, b->shift, b->nshingles, out);
 }
