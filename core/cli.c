@@ -5,11 +5,15 @@
  * ./config/wirestream.conf, then config/wirestream.conf next to the
  * binary. Without any, the built-in defaults apply and data files resolve
  * against the binary's config/ folder.
+ *
+ * cli_parse_opts() then reads what is left against the command's own
+ * option table (cli.h).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "log.h"
 
@@ -177,4 +181,43 @@ void cli_free(struct cli *cli)
     settings_free(cli->settings);
     free(cli->rest);
     memset(cli, 0, sizeof(*cli));
+}
+
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *a)
+{
+    for (; opts && opts->name; opts++)
+        if (strcmp(a, opts->name) == 0 || (opts->alias && strcmp(a, opts->alias) == 0))
+            return opts;
+    return NULL;
+}
+
+int cli_parse_opts(const struct cli *cli, const struct cli_cmd *cmd, const char **pos,
+                   size_t *npos)
+{
+    for (int i = 1; i < cli->nrest; i++) {
+        const char *a = cli->rest[i];
+        const struct cli_opt *o = find_opt(cmd->opts, a);
+        int has_val = i + 1 < cli->nrest;
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cmd->usage(stdout);
+            return 1;
+        }
+        if (o && o->type == CLI_FLAG) {
+            *(int *)o->dest = 1;
+        } else if (o && has_val) {
+            *(const char **)o->dest = cli->rest[++i];
+        } else if (o && !(cmd->flags & CLI_MISSING_IS_UNKNOWN)) {
+            fprintf(stderr, "wirestream %s: %s needs a value\n", cmd->name, a);
+            return -1;
+        } else if (!o && (cmd->flags & CLI_POSITIONAL) && (a[0] != '-' || !a[1])) {
+            pos[(*npos)++] = a;
+        } else {
+            fprintf(stderr, "wirestream %s: %s %s\n", cmd->name, cmd->unknown, a);
+            if (cmd->flags & CLI_USAGE_ON_UNKNOWN)
+                cmd->usage(stderr);
+            return -1;
+        }
+    }
+    return 0;
 }

@@ -10,8 +10,14 @@
 #include <string.h>
 
 #include "chain.h"
+#include "cli.h"
 #include "commands.h"
 #include "kconf.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: wirestream check [-c FILE] [-o section.key=value]\n");
+}
 
 int cmd_check(int argc, char **argv)
 {
@@ -22,13 +28,10 @@ int cmd_check(int argc, char **argv)
 
     if (cli_common(argc, argv, &cli) < 0)
         return EXIT_USAGE;
-    for (int i = 1; i < cli.nrest; i++) {
-        if (strcmp(cli.rest[i], "-h") == 0 || strcmp(cli.rest[i], "--help") == 0) {
-            printf("usage: wirestream check [-c FILE] [-o section.key=value]\n");
-            rc = 0;
-            goto out;
-        }
-        fprintf(stderr, "wirestream check: unexpected argument %s\n", cli.rest[i]);
+    const struct cli_cmd cmd = {"check", usage, "unexpected argument", 0, NULL};
+    int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : EXIT_USAGE;
         goto out;
     }
     const struct settings *s = cli.settings;

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "embedded.h"
 #include "kconf.h"
@@ -312,7 +313,7 @@ int cmd_demo(int argc, char **argv)
     struct demo d;
     struct embedded *emb = NULL;
     struct pipeline *p = NULL;
-    const char *given = NULL;
+    const char *given = NULL, *timeout = NULL;
     char *path = NULL;
     char err[1024];
     char topic_bufs[3][256];
@@ -322,23 +323,20 @@ int cmd_demo(int argc, char **argv)
     memset(&d, 0, sizeof(d));
     if (cli_common(argc, argv, &cli) < 0)
         return EXIT_USAGE;
-    for (int i = 1; i < cli.nrest; i++) {
-        const char *a = cli.rest[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else if (strcmp(a, "--stories") == 0 && i + 1 < cli.nrest) {
-            given = cli.rest[++i];
-        } else if (strcmp(a, "--timeout") == 0 && i + 1 < cli.nrest) {
-            timeout_s = strtol(cli.rest[++i], NULL, 10);
-        } else {
-            fprintf(stderr, "wirestream demo: unknown argument %s\n", a);
-            usage(stderr);
-            rc = EXIT_USAGE;
-            goto out;
-        }
+    const struct cli_opt opts[] = {
+        {"--stories", NULL, CLI_STRING, &given},
+        {"--timeout", NULL, CLI_STRING, &timeout},
+        {0},
+    };
+    const struct cli_cmd cmd = {"demo", usage, "unknown argument",
+                                CLI_USAGE_ON_UNKNOWN | CLI_MISSING_IS_UNKNOWN, opts};
+    int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : EXIT_USAGE;
+        goto out;
     }
+    if (timeout)
+        timeout_s = strtol(timeout, NULL, 10);   /* not validated: garbage reads as 0 */
     const struct settings *s = cli.settings;
     /* A readable demo: the summary on stdout, only problems on stderr
      * (unless -v asked for everything). */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "decode.h"
 #include "kconf.h"
@@ -87,34 +88,20 @@ int cmd_export(int argc, char **argv)
     if (cli_common(argc, argv, &cli) < 0)
         return EXIT_USAGE;
     const struct settings *s = cli.settings;
-    for (int i = 1; i < cli.nrest; i++) {
-        const char *a = cli.rest[i];
-        const char **slot = NULL;
-        if (strcmp(a, "--topic") == 0 || strcmp(a, "-t") == 0)
-            slot = &topic;
-        else if (strcmp(a, "--from") == 0)
-            slot = &from;
-        else if (strcmp(a, "--to") == 0)
-            slot = &to;
-        else if (strcmp(a, "--output") == 0)
-            slot = &output;
-        else if (strcmp(a, "--envelope") == 0) {
-            envelope = 1;
-            continue;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else {
-            fprintf(stderr, "wirestream export: unexpected argument %s\n", a);
-            usage(stderr);
-            goto out;
-        }
-        if (i + 1 >= cli.nrest) {
-            fprintf(stderr, "wirestream export: %s needs a value\n", a);
-            goto out;
-        }
-        *slot = cli.rest[++i];
+    const struct cli_opt opts[] = {
+        {"--topic", "-t", CLI_STRING, &topic},
+        {"--from", NULL, CLI_STRING, &from},
+        {"--to", NULL, CLI_STRING, &to},
+        {"--output", NULL, CLI_STRING, &output},
+        {"--envelope", NULL, CLI_FLAG, &envelope},
+        {0},
+    };
+    const struct cli_cmd cmd = {"export", usage, "unexpected argument", CLI_USAGE_ON_UNKNOWN,
+                                opts};
+    int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : EXIT_USAGE;
+        goto out;
     }
     if (!topic) {
         usage(stderr);

@@ -15,6 +15,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "decode.h"
 #include "kconf.h"
@@ -96,29 +97,26 @@ int cmd_ingest(int argc, char **argv)
     const char *topic = NULL;
     rd_kafka_t *rk = NULL;
     char err[512];
-    int rc = EXIT_USAGE, nfiles = 0, io = 0;
+    int rc = EXIT_USAGE, io = 0;
+    size_t nfiles = 0;
     uint64_t rejected = 0;
 
     if (cli_common(argc, argv, &cli) < 0)
         return EXIT_USAGE;
     const struct settings *s = cli.settings;
-    char **files = calloc((size_t)cli.nrest, sizeof(*files));
+    const char **files = calloc((size_t)cli.nrest, sizeof(*files));
     if (!files)
         goto out;
-    for (int i = 1; i < cli.nrest; i++) {
-        const char *a = cli.rest[i];
-        if ((strcmp(a, "--topic") == 0 || strcmp(a, "-t") == 0) && i + 1 < cli.nrest) {
-            topic = cli.rest[++i];
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "wirestream ingest: unknown option %s\n", a);
-            goto out;
-        } else {
-            files[nfiles++] = cli.rest[i];
-        }
+    const struct cli_opt opts[] = {
+        {"--topic", "-t", CLI_STRING, &topic},
+        {0},
+    };
+    const struct cli_cmd cmd = {"ingest", usage, "unknown option",
+                                CLI_POSITIONAL | CLI_MISSING_IS_UNKNOWN, opts};
+    int parsed = cli_parse_opts(&cli, &cmd, files, &nfiles);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : EXIT_USAGE;
+        goto out;
     }
     if (!nfiles) {
         usage(stderr);
@@ -155,7 +153,7 @@ int cmd_ingest(int argc, char **argv)
         .max_body_size = (size_t)s->input.max_body_size,
         .max_message_size = (size_t)s->input.max_message_size,
     };
-    for (int f = 0; f < nfiles && !io; f++) {
+    for (size_t f = 0; f < nfiles && !io; f++) {
         FILE *fp = strcmp(files[f], "-") == 0 ? stdin : fopen(files[f], "rb");
         char *line = NULL;
         size_t cap = 0;

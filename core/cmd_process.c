@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include "chain.h"
+#include "cli.h"
 #include "commands.h"
 #include "decode.h"
 #include "encode.h"
@@ -189,51 +190,31 @@ int cmd_process(int argc, char **argv)
     const char **files = NULL;
     size_t nfiles = 0;
     char err[1024];
-    int rc = EXIT_RUNTIME;
+    int rc = EXIT_RUNTIME, no_timestamps = 0;
 
     memset(&ctx, 0, sizeof(ctx));
-    ctx.timestamps = 1;
     if (cli_common(argc, argv, &cli) < 0)
         return EXIT_USAGE;
     files = calloc((size_t)cli.nrest, sizeof(*files));
     if (!files)
         goto out;
-    for (int i = 1; i < cli.nrest; i++) {
-        const char *a = cli.rest[i];
-        const char **slot = NULL;
-        if (strcmp(a, "--input") == 0 || strcmp(a, "-i") == 0)
-            slot = &input;
-        else if (strcmp(a, "--output") == 0)
-            slot = &output;
-        else if (strcmp(a, "--format") == 0 || strcmp(a, "-f") == 0)
-            slot = &format;
-        else if (strcmp(a, "--output-format") == 0)
-            slot = &ofmt;
-        else if (strcmp(a, "--state") == 0)
-            slot = &state;
-        else if (strcmp(a, "--no-timestamps") == 0) {
-            ctx.timestamps = 0;
-            continue;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "wirestream process: unknown option %s\n", a);
-            usage(stderr);
-            rc = EXIT_USAGE;
-            goto out;
-        } else {
-            files[nfiles++] = a;
-            continue;
-        }
-        if (i + 1 >= cli.nrest) {
-            fprintf(stderr, "wirestream process: %s needs a value\n", a);
-            rc = EXIT_USAGE;
-            goto out;
-        }
-        *slot = cli.rest[++i];
+    const struct cli_opt opts[] = {
+        {"--input", "-i", CLI_STRING, &input},
+        {"--output", NULL, CLI_STRING, &output},
+        {"--format", "-f", CLI_STRING, &format},
+        {"--output-format", NULL, CLI_STRING, &ofmt},
+        {"--state", NULL, CLI_STRING, &state},
+        {"--no-timestamps", NULL, CLI_FLAG, &no_timestamps},
+        {0},
+    };
+    const struct cli_cmd cmd = {"process", usage, "unknown option",
+                                CLI_POSITIONAL | CLI_USAGE_ON_UNKNOWN, opts};
+    int parsed = cli_parse_opts(&cli, &cmd, files, &nfiles);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : EXIT_USAGE;
+        goto out;
     }
+    ctx.timestamps = !no_timestamps;
 
     const struct settings *s = cli.settings;
     const char *fmt = format ? format : s->input.format;

@@ -33,6 +33,7 @@
 
 #include <event2/event.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "decode.h"
 #include "log.h"
@@ -559,35 +560,21 @@ int cmd_replay(int argc, char **argv)
     r.wake[0] = r.wake[1] = -1;
     if (cli_common(argc, argv, &cli) < 0)
         return EXIT_USAGE;
-    for (int i = 1; i < cli.nrest; i++) {
-        const char *a = cli.rest[i];
-        const char **slot = NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else if (strcmp(a, "--from") == 0) {
-            slot = &from;
-        } else if (strcmp(a, "--to") == 0) {
-            slot = &to;
-        } else if (strcmp(a, "--speed") == 0) {
-            slot = &speed_arg;
-        } else if (strcmp(a, "--output-prefix") == 0) {
-            slot = &prefix;
-        } else if (strcmp(a, "--warmup") == 0) {
-            slot = &warmup;
-        } else if (strcmp(a, "--progress") == 0) {
-            slot = &progress;
-        } else {
-            fprintf(stderr, "wirestream replay: unexpected argument %s\n", a);
-            usage(stderr);
-            goto out;
-        }
-        if (i + 1 >= cli.nrest) {
-            fprintf(stderr, "wirestream replay: %s needs a value\n", a);
-            goto out;
-        }
-        *slot = cli.rest[++i];
+    const struct cli_opt opts[] = {
+        {"--from", NULL, CLI_STRING, &from},
+        {"--to", NULL, CLI_STRING, &to},
+        {"--speed", NULL, CLI_STRING, &speed_arg},
+        {"--output-prefix", NULL, CLI_STRING, &prefix},
+        {"--warmup", NULL, CLI_STRING, &warmup},
+        {"--progress", NULL, CLI_STRING, &progress},
+        {0},
+    };
+    const struct cli_cmd cmd = {"replay", usage, "unexpected argument", CLI_USAGE_ON_UNKNOWN,
+                                opts};
+    int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : EXIT_USAGE;
+        goto out;
     }
     struct settings *s = cli.settings;
     int64_t now = wall_ms(), warm_ms = 0, progress_ms = 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "embedded.h"
 #include "log.h"
@@ -57,20 +58,16 @@ int cmd_run(int argc, char **argv)
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         return EXIT_USAGE;
     }
-    for (int i = 1; i < cli.nrest; i++) {
-        const char *a = cli.rest[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else if (strcmp(a, "--group") == 0 && i + 1 < cli.nrest) {
-            group = cli.rest[++i];
-        } else {
-            fprintf(stderr, "wirestream run: unknown argument %s\n", a);
-            usage(stderr);
-            rc = EXIT_USAGE;
-            goto out;
-        }
+    const struct cli_opt opts[] = {
+        {"--group", NULL, CLI_STRING, &group},
+        {0},
+    };
+    const struct cli_cmd cmd = {"run", usage, "unknown argument",
+                                CLI_USAGE_ON_UNKNOWN | CLI_MISSING_IS_UNKNOWN, opts};
+    int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : EXIT_USAGE;
+        goto out;
     }
     const struct settings *s = cli.settings;
     const char *brokers = s->kafka.brokers;
