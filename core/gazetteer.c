@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "gazetteer.h"
 
 #define MAX_FIELDS 8
@@ -451,35 +452,14 @@ int gazetteer_add_text(struct gazetteer *g, const char *text, size_t len,
 
 static int add_file(struct gazetteer *g, const char *path, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = -1;
-
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t len;
+    char *buf = fileio_read(path, &len, err, errlen);
+    if (!buf)
         return -1;
-    }
-    for (;;) {
-        if (grow((void **)&buf, &cap, len + 65536, 1) < 0) {
-            snprintf(err, errlen, "%s: out of memory", path);
-            goto out;
-        }
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(fp)) {
-        snprintf(err, errlen, "%s: read error", path);
-        goto out;
-    }
-    rc = gazetteer_add_text(g, buf ? buf : "", len, path, err, errlen);
+    int rc = gazetteer_add_text(g, buf, len, path, err, errlen);
     if (rc == 0)
         g->nfiles++;
-out:
     free(buf);
-    fclose(fp);
     return rc;
 }
 
