@@ -45,6 +45,9 @@ LIB_SRC   := $(filter-out core/main.c,$(wildcard core/*.c consumer/*.c producer/
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Shared unit-test helpers (tests/unit/*.c that are not tests), linked into each test.
+TEST_HELPERS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)))
+.SECONDARY: $(TEST_HELPERS)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -72,9 +75,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwirestream.a
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPERS) $(BUILD)/libwirestream.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwirestream.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_HELPERS) $(BUILD)/libwirestream.a $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libwirestream.a
 	@mkdir -p $(dir $@)
@@ -123,7 +126,7 @@ readme: all
 clean:
 	rm -rf build build-san build-fuzz $(BIN)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/core/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/core/main.d $(TEST_HELPERS:.o=.d)
 
 # ---------------------------------------------------------------- hardening
 # fuzz, lint and format (docs/hardening.md). The fuzz build is its own tree,

@@ -22,6 +22,7 @@
 #include "core/gazetteer.h"
 #include "core/record.h"
 #include "processors/processor.h"
+#include "tests/unit/inst.h"
 
 #define ARTICLES "tests/fixtures/entities/articles.txt"
 #define CORPUS   "tests/fixtures/corpus/stories.jsonl"
@@ -35,54 +36,9 @@ extern const struct processor_ops entities_processor;
 
 /* ------------------------------------------------------------ helpers */
 
-struct inst {
-    const struct processor_ops *ops;
-    struct conf_file *cf;
-    void *conf;
-    void *state;
-};
-
-static int inst_open(struct inst *in, const struct processor_ops *ops, const char *conf_text,
-                     char *err, size_t errlen)
-{
-    char section[64];
-    memset(in, 0, sizeof(*in));
-    in->ops = ops;
-    /* Named as if it were config/wirestream.conf: relative data paths
-     * resolve against config/ as in production. */
-    in->cf = conf_parse(conf_text, "config/wirestream.conf", err, errlen);
-    if (!in->cf)
-        return -1;
-    snprintf(section, sizeof(section), "processor.%s", ops->name);
-    in->conf = calloc(1, ops->conf_size ? ops->conf_size : 1);
-    if (conf_bind(ops->keys, conf_section(in->cf, section), in->cf, in->conf, err, errlen) < 0) {
-        free(in->conf);
-        in->conf = NULL;
-        return -1;
-    }
-    struct processor_env env = {.cf = in->cf, .store = NULL};
-    return ops->init(&in->state, in->conf, &env, err, errlen);
-}
-
-static void inst_close(struct inst *in)
-{
-    if (in->ops && in->state)
-        in->ops->destroy(in->state);
-    if (in->conf && in->ops)
-        conf_unbind(in->ops->keys, in->conf);
-    free(in->conf);
-    conf_file_free(in->cf);
-    memset(in, 0, sizeof(*in));
-}
-
 static struct inst ent_open(const char *conf_text)
 {
-    struct inst in;
-    char err[512] = "";
-    int rc = inst_open(&in, &entities_processor, conf_text ? conf_text : "", err, sizeof(err));
-    if (rc < 0)
-        fail_msg("entities init: %s", err);
-    return in;
+    return inst_open_ok(&entities_processor, conf_text);
 }
 
 static struct record *make(const char *headline, const char *body)
@@ -627,10 +583,7 @@ static void test_fixture_quality(void **unused)
     assert_true(narts >= 20);
 
     const struct processor_ops *clean = processor_find("clean");
-    struct inst cl = {0};
-    char err[512] = "";
-    if (clean && inst_open(&cl, clean, "", err, sizeof(err)) < 0)
-        fail_msg("clean init: %s", err);
+    struct inst cl = clean ? inst_open_ok(clean, NULL) : (struct inst){0};
     struct inst in = ent_open(NULL);
 
     size_t tp = 0, fp = 0, fn = 0, ids = 0, ids_ok = 0, bad_flags = 0, boiler = 0;
@@ -730,10 +683,8 @@ static void test_corpus_mentions_are_spans(void **unused)
     FILE *fp = fopen(CORPUS, "r");
     assert_non_null(fp);
     const struct processor_ops *clean = processor_find("clean");
-    struct inst cl = {0};
-    char err[512] = "", line[65536];
-    if (clean && inst_open(&cl, clean, "", err, sizeof(err)) < 0)
-        fail_msg("clean init: %s", err);
+    struct inst cl = clean ? inst_open_ok(clean, NULL) : (struct inst){0};
+    char line[65536];
     struct inst in = ent_open(NULL);
     size_t nstories = 0, nents = 0, headline_only = 0;
     while (fgets(line, sizeof(line), fp)) {

@@ -26,9 +26,29 @@ static int has_line(const char *text, const char *line)
     return 0;
 }
 
-static void test_labelled_counters(void **unused)
+/* Every test starts from an empty registry created at T0 (*state). */
+static int setup(void **state)
 {
-    struct metrics *m = metrics_new(T0);
+    *state = metrics_new(T0);
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    metrics_free(*state);
+    return 0;
+}
+
+/* Fails the test naming the Prometheus line that is missing. */
+static void expect_line(const char *text, const char *line)
+{
+    if (!has_line(text, line))
+        fail_msg("no line \"%s\" in:\n%s", line, text);
+}
+
+static void test_labelled_counters(void **state)
+{
+    struct metrics *m = *state;
     for (int i = 0; i < 3; i++)
         metrics_inc_in(m, "news.raw");
     metrics_inc_in(m, "news.other");
@@ -55,20 +75,19 @@ static void test_labelled_counters(void **unused)
     char *text = metrics_render_prometheus(m, T0 + 1500, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
-    assert_true(has_line(text, "wirestream_records_in_total{topic=\"news.raw\"} 3"));
-    assert_true(has_line(text, "wirestream_records_in_total{topic=\"news.other\"} 1"));
-    assert_true(has_line(text, "wirestream_records_out_total{topic=\"news.enriched\"} 2"));
-    assert_true(has_line(text, "wirestream_rejects_total{reason=\"decode_error\"} 2"));
-    assert_true(has_line(text, "wirestream_dedupe_total{status=\"near_duplicate\"} 1"));
-    assert_true(has_line(text, "# TYPE wirestream_records_in_total counter"));
-    assert_true(has_line(text, "wirestream_uptime_seconds 1.500"));
+    expect_line(text, "wirestream_records_in_total{topic=\"news.raw\"} 3");
+    expect_line(text, "wirestream_records_in_total{topic=\"news.other\"} 1");
+    expect_line(text, "wirestream_records_out_total{topic=\"news.enriched\"} 2");
+    expect_line(text, "wirestream_rejects_total{reason=\"decode_error\"} 2");
+    expect_line(text, "wirestream_dedupe_total{status=\"near_duplicate\"} 1");
+    expect_line(text, "# TYPE wirestream_records_in_total counter");
+    expect_line(text, "wirestream_uptime_seconds 1.500");
     free(text);
-    metrics_free(m);
 }
 
-static void test_label_escaping_and_cardinality_cap(void **unused)
+static void test_label_escaping_and_cardinality_cap(void **state)
 {
-    struct metrics *m = metrics_new(T0);
+    struct metrics *m = *state;
     metrics_inc_reject(m, "a\"b\\c\nd");
     char label[32];
     for (int i = 0; i < METRICS_MAX_SERIES + 50; i++) {
@@ -81,15 +100,14 @@ static void test_label_escaping_and_cardinality_cap(void **unused)
     assert_int_equal(metrics_counter(m, "wirestream_classified_total", "_other"), 50);
     assert_int_equal(metrics_counter(m, "wirestream_classified_total", "t0"), 1);
     char *text = metrics_render_prometheus(m, T0, NULL);
-    assert_true(has_line(text, "wirestream_rejects_total{reason=\"a\\\"b\\\\c\\nd\"} 1"));
-    assert_true(has_line(text, "wirestream_classified_total{topic=\"_other\"} 50"));
+    expect_line(text, "wirestream_rejects_total{reason=\"a\\\"b\\\\c\\nd\"} 1");
+    expect_line(text, "wirestream_classified_total{topic=\"_other\"} 50");
     free(text);
-    metrics_free(m);
 }
 
-static void test_latency_histogram(void **unused)
+static void test_latency_histogram(void **state)
 {
-    struct metrics *m = metrics_new(T0);
+    struct metrics *m = *state;
     assert_true(metrics_latency_quantile(m, 0.5) < 0);
     /* 90 fast (3 ms, bucket 2.5..5), 10 slow (700 ms, bucket 500..1000) */
     for (int i = 0; i < 90; i++)
@@ -104,29 +122,22 @@ static void test_latency_histogram(void **unused)
     assert_true(p99 > 500 && p99 <= 1000);
 
     char *text = metrics_render_prometheus(m, T0, NULL);
-    const char *h = "wirestream_processing_latency_seconds";
+    static const char *const want[] = {
+        "_bucket{le=\"0.001\"} 1", "_bucket{le=\"0.005\"} 91", "_bucket{le=\"0.5\"} 91",
+        "_bucket{le=\"1\"} 101",   "_bucket{le=\"+Inf\"} 101", "_count 101",
+        "_sum 7.270000",                                    /* 90*3 + 10*700 ms */
+    };
     char line[128];
-    snprintf(line, sizeof(line), "%s_bucket{le=\"0.001\"} 1", h);
-    assert_true(has_line(text, line));
-    snprintf(line, sizeof(line), "%s_bucket{le=\"0.005\"} 91", h);
-    assert_true(has_line(text, line));
-    snprintf(line, sizeof(line), "%s_bucket{le=\"0.5\"} 91", h);
-    assert_true(has_line(text, line));
-    snprintf(line, sizeof(line), "%s_bucket{le=\"1\"} 101", h);
-    assert_true(has_line(text, line));
-    snprintf(line, sizeof(line), "%s_bucket{le=\"+Inf\"} 101", h);
-    assert_true(has_line(text, line));
-    snprintf(line, sizeof(line), "%s_count 101", h);
-    assert_true(has_line(text, line));
-    snprintf(line, sizeof(line), "%s_sum 7.270000", h);  /* 90*3 + 10*700 ms */
-    assert_true(has_line(text, line));
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        snprintf(line, sizeof(line), "wirestream_processing_latency_seconds%s", want[i]);
+        expect_line(text, line);
+    }
     free(text);
-    metrics_free(m);
 }
 
-static void test_rdkafka_stats(void **unused)
+static void test_rdkafka_stats(void **state)
 {
-    struct metrics *m = metrics_new(T0);
+    struct metrics *m = *state;
     assert_int_equal(metrics_brokers_up(m), -1);
     const char *consumer =
         "{\"name\":\"c#consumer-1\",\"type\":\"consumer\",\"brokers\":{"
@@ -147,11 +158,11 @@ static void test_rdkafka_stats(void **unused)
     assert_int_equal(metrics_lag_total(m), 19);
     assert_int_equal(metrics_brokers_up(m), 1);
     char *text = metrics_render_prometheus(m, T0, NULL);
-    assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"0\"} 12"));
-    assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"1\"} 0"));
+    expect_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"0\"} 12");
+    expect_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"1\"} 0");
     assert_null(strstr(text, "partition=\"2\""));
-    assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"3\"} 7"));
-    assert_true(has_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"4\"} 0"));
+    expect_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"3\"} 7");
+    expect_line(text, "wirestream_consumer_lag{topic=\"news.raw\",partition=\"4\"} 0");
     assert_null(strstr(text, "partition=\"5\""));
     assert_null(strstr(text, "partition=\"-1\""));
     free(text);
@@ -167,11 +178,18 @@ static void test_rdkafka_stats(void **unused)
     assert_int_equal(metrics_rdkafka_stats(m, producer, strlen(producer)), 0);
     assert_int_equal(metrics_lag_total(m), 4);   /* producer stats leave lag alone */
     text = metrics_render_prometheus(m, T0, NULL);
-    assert_true(has_line(text, "wirestream_producer_queue_depth 37"));
+    expect_line(text, "wirestream_producer_queue_depth 37");
     free(text);
 
     assert_int_equal(metrics_rdkafka_stats(m, "{not json", 9), -1);
-    metrics_free(m);
+}
+
+/* The first row of metrics_top_entities() is name, seen count times. */
+static void expect_top(const json_t *top, const char *name, json_int_t count)
+{
+    const json_t *row = json_array_get(top, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "name")), name);
+    assert_int_equal(json_integer_value(json_object_get(row, "count")), count);
 }
 
 static struct record *story(const char *id, enum dedupe_status st, const char *topic,
@@ -193,9 +211,9 @@ static struct record *story(const char *id, enum dedupe_status st, const char *t
     return rec;
 }
 
-static void test_observe_record_and_window(void **unused)
+static void test_observe_record_and_window(void **state)
 {
-    struct metrics *m = metrics_new(T0);
+    struct metrics *m = *state;
     const char *a[] = {"Kyiv", "Ada Example"};
     const char *b[] = {"Kyiv"};
     struct record *r1 = story("1", DEDUPE_UNIQUE, "war", a, 2);
@@ -213,9 +231,7 @@ static void test_observe_record_and_window(void **unused)
 
     json_t *top = metrics_top_entities(m, T0 + 2000, 10);
     assert_int_equal(json_array_size(top), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(top, 0), "name")),
-                        "Kyiv");
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(top, 0), "count")), 2);
+    expect_top(top, "Kyiv", 2);
     json_decref(top);
 
     /* six minutes later, with a new mention: the old ones left the window */
@@ -223,9 +239,7 @@ static void test_observe_record_and_window(void **unused)
     metrics_inc_entity(m, "Ada Example", ENTITY_PERSON, later);
     top = metrics_top_entities(m, later, 10);
     assert_int_equal(json_array_size(top), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(top, 0), "name")),
-                        "Ada Example");
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(top, 0), "count")), 1);
+    expect_top(top, "Ada Example", 1);
     json_decref(top);
 
     json_t *o = metrics_to_json(m, later, 5);
@@ -239,12 +253,11 @@ static void test_observe_record_and_window(void **unused)
     record_free(r1);
     record_free(r2);
     record_free(r3);
-    metrics_free(m);
 }
 
-static void test_window_many_keys(void **unused)
+static void test_window_many_keys(void **state)
 {
-    struct metrics *m = metrics_new(T0);
+    struct metrics *m = *state;
     char name[32];
     /* more distinct names than the window keeps: bounded, no crash */
     for (int i = 0; i < METRICS_MAX_WINDOW_KEYS + 500; i++) {
@@ -255,18 +268,15 @@ static void test_window_many_keys(void **unused)
         metrics_inc_entity(m, "entity 17", ENTITY_ORGANIZATION, T0 + 10);
     json_t *top = metrics_top_entities(m, T0 + 10, 3);
     assert_int_equal(json_array_size(top), 3);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(top, 0), "name")),
-                        "entity 17");
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(top, 0), "count")), 8);
+    expect_top(top, "entity 17", 8);
     json_decref(top);
     assert_int_equal(metrics_counter(m, "wirestream_entity_tags_total", "organization"),
                      METRICS_MAX_WINDOW_KEYS + 507);
-    metrics_free(m);
 }
 
-static void test_format_line(void **unused)
+static void test_format_line(void **state)
 {
-    struct metrics *m = metrics_new(T0);
+    struct metrics *m = *state;
     for (int i = 0; i < 20; i++)
         metrics_inc_in(m, "news.raw");
     for (int i = 0; i < 40; i++)
@@ -291,19 +301,18 @@ static void test_format_line(void **unused)
     char tiny[8];
     metrics_format_line(m, T0 + 16000, tiny, sizeof(tiny));
     assert_int_equal(strlen(tiny), 7);
-    metrics_free(m);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_labelled_counters),
-        cmocka_unit_test(test_label_escaping_and_cardinality_cap),
-        cmocka_unit_test(test_latency_histogram),
-        cmocka_unit_test(test_rdkafka_stats),
-        cmocka_unit_test(test_observe_record_and_window),
-        cmocka_unit_test(test_window_many_keys),
-        cmocka_unit_test(test_format_line),
+        cmocka_unit_test_setup_teardown(test_labelled_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_label_escaping_and_cardinality_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_latency_histogram, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rdkafka_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_observe_record_and_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_many_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_line, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,14 +44,27 @@ static void put(struct file_store *fs, const char *k, const char *v)
     assert_int_equal(st->put(st->opaque, k, strlen(k), v, v ? strlen(v) : 0), 0);
 }
 
-static char *tmp_path(void)
+/* Fixture: *state is a fresh path with no file behind it yet (a missing
+ * file is an empty store); the file is removed after the test. */
+static int setup_path(void **state)
 {
     char *p = strdup("/tmp/ws-test-state-XXXXXX");
-    int fd = mkstemp(p);
-    assert_true(fd >= 0);
+    int fd = p ? mkstemp(p) : -1;
+    if (fd < 0) {
+        free(p);
+        return -1;
+    }
     close(fd);
-    unlink(p);              /* a missing file is an empty store */
-    return p;
+    unlink(p);
+    *state = p;
+    return 0;
+}
+
+static int teardown_path(void **state)
+{
+    unlink(*state);
+    free(*state);
+    return 0;
 }
 
 static struct file_store *open_ok(const char *path)
@@ -70,9 +83,17 @@ static void save_ok(struct file_store *fs)
         fail_msg("save: %s", err);
 }
 
-static void test_round_trip(void **unused)
+/* Saves, closes and opens the store again from its file. */
+static struct file_store *reopen(struct file_store *fs, const char *path)
 {
-    char *path = tmp_path();
+    save_ok(fs);
+    file_store_free(fs);
+    return open_ok(path);
+}
+
+static void test_round_trip(void **state)
+{
+    const char *path = *state;
     struct dump d;
     struct file_store *fs = open_ok(path);
     assert_int_equal(file_store_count(fs), 0);
@@ -80,22 +101,15 @@ static void test_round_trip(void **unused)
     put(fs, "b", "22");
     put(fs, "c", "");                 /* empty values are values */
     assert_int_equal(file_store_count(fs), 3);
-    save_ok(fs);
-    file_store_free(fs);
-
-    fs = open_ok(path);
+    fs = reopen(fs, path);
     assert_int_equal(file_store_count(fs), 3);
     assert_string_equal(dump(fs, &d), "a=1;b=22;c=;");
-    file_store_free(fs);
 
     /* Binary keys and values survive, NUL bytes included. */
-    fs = open_ok(path);
     struct state_store *st = file_store_iface(fs);
     const char key[] = {'k', 0, 'x'}, val[] = {0, 1, 2, (char)0xff};
     assert_int_equal(st->put(st->opaque, key, 3, val, 4), 0);
-    save_ok(fs);
-    file_store_free(fs);
-    fs = open_ok(path);
+    fs = reopen(fs, path);
     assert_int_equal(file_store_count(fs), 4);
     file_store_free(fs);
 
@@ -103,39 +117,37 @@ static void test_round_trip(void **unused)
     char tmp[256];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     assert_int_not_equal(access(tmp, F_OK), 0);
-    unlink(path);
-    free(path);
 }
 
-static void test_rewrite_order(void **unused)
+/* Opens the store at path and writes a=1, b=2, c=3. */
+static struct file_store *open_abc(const char *path)
 {
-    char *path = tmp_path();
-    struct dump d;
     struct file_store *fs = open_ok(path);
     put(fs, "a", "1");
     put(fs, "b", "2");
     put(fs, "c", "3");
+    return fs;
+}
+
+static void test_rewrite_order(void **state)
+{
+    const char *path = *state;
+    struct dump d;
+    struct file_store *fs = open_abc(path);
     put(fs, "a", "4");                /* moves to the end: last written */
     put(fs, "b", "5");
     assert_int_equal(file_store_count(fs), 3);
     assert_string_equal(dump(fs, &d), "c=3;a=4;b=5;");
-    save_ok(fs);
-    file_store_free(fs);
-    fs = open_ok(path);
+    fs = reopen(fs, path);
     assert_string_equal(dump(fs, &d), "c=3;a=4;b=5;");
     file_store_free(fs);
-    unlink(path);
-    free(path);
 }
 
-static void test_tombstones(void **unused)
+static void test_tombstones(void **state)
 {
-    char *path = tmp_path();
+    const char *path = *state;
     struct dump d;
-    struct file_store *fs = open_ok(path);
-    put(fs, "a", "1");
-    put(fs, "b", "2");
-    put(fs, "c", "3");
+    struct file_store *fs = open_abc(path);
     put(fs, "b", NULL);
     put(fs, "zz", NULL);              /* deleting what is not there is fine */
     assert_int_equal(file_store_count(fs), 2);
@@ -144,21 +156,17 @@ static void test_tombstones(void **unused)
     put(fs, "b", NULL);
     put(fs, "b", "final");
     assert_string_equal(dump(fs, &d), "a=1;c=3;b=final;");
-    save_ok(fs);
-    file_store_free(fs);
-    fs = open_ok(path);
+    fs = reopen(fs, path);
     assert_int_equal(file_store_count(fs), 3);
     assert_string_equal(dump(fs, &d), "a=1;c=3;b=final;");
     file_store_free(fs);
-    unlink(path);
-    free(path);
 }
 
-static void test_churn_compacts(void **unused)
+static void test_churn_compacts(void **state)
 {
     /* Many rewrites and deletes of a small key set, as dedupe does: the
      * live view stays exact and the file holds only live entries. */
-    char *path = tmp_path();
+    const char *path = *state;
     struct file_store *fs = open_ok(path);
     char k[32], v[32];
     for (int round = 0; round < 50; round++) {
@@ -188,8 +196,6 @@ static void test_churn_compacts(void **unused)
     fs = open_ok(path);
     assert_int_equal(file_store_count(fs), live);
     file_store_free(fs);
-    unlink(path);
-    free(path);
 }
 
 static void write_file(const char *path, const void *buf, size_t len)
@@ -212,9 +218,9 @@ static void open_fails(const char *path, const char *want)
         fail_msg("error \"%s\" lacks \"%s\"", err, want);
 }
 
-static void test_corrupt_rejected(void **unused)
+static void test_corrupt_rejected(void **state)
 {
-    char *path = tmp_path();
+    const char *path = *state;
     struct file_store *fs = open_ok(path);
     put(fs, "alpha", "one");
     put(fs, "beta", "two");
@@ -269,8 +275,6 @@ static void test_corrupt_rejected(void **unused)
 
     /* A folder where the file should be: an error, not a crash. */
     open_fails("/", "/");
-    unlink(path);
-    free(path);
 }
 
 static void test_save_failure_keeps_state(void **unused)
@@ -288,11 +292,11 @@ static void test_save_failure_keeps_state(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_rewrite_order),
-        cmocka_unit_test(test_tombstones),
-        cmocka_unit_test(test_churn_compacts),
-        cmocka_unit_test(test_corrupt_rejected),
+        cmocka_unit_test_setup_teardown(test_round_trip, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_rewrite_order, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_tombstones, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_churn_compacts, setup_path, teardown_path),
+        cmocka_unit_test_setup_teardown(test_corrupt_rejected, setup_path, teardown_path),
         cmocka_unit_test(test_save_failure_keeps_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include "core/record.h"
 #include "core/taxonomy.h"
 #include "processors/processor.h"
+#include "tests/unit/inst.h"
 
 /* Paths are relative to the repository root, where the tests run. */
 #define TAXONOMY  "config/taxonomy.conf"
@@ -41,51 +42,9 @@ extern const struct processor_ops topics_processor;
 
 /* ------------------------------------------------------------ helpers */
 
-/* A processor instance bound from configuration text. */
-struct inst {
-    const struct processor_ops *ops;
-    struct conf_file *cf;
-    void *conf;
-    void *state;
-};
-
-static int inst_open(struct inst *in, const struct processor_ops *ops, const char *conf_text,
-                     char *err, size_t errlen)
-{
-    char section[64];
-    memset(in, 0, sizeof(*in));
-    in->ops = ops;
-    /* Named as if it were config/wirestream.conf, so relative data paths
-     * resolve against config/ as in production. */
-    in->cf = conf_parse(conf_text, "config/wirestream.conf", err, errlen);
-    if (!in->cf)
-        return -1;
-    snprintf(section, sizeof(section), "processor.%s", ops->name);
-    in->conf = calloc(1, ops->conf_size ? ops->conf_size : 1);
-    if (conf_bind(ops->keys, conf_section(in->cf, section), in->cf, in->conf, err, errlen) < 0)
-        return -1;
-    struct processor_env env = {.cf = in->cf, .store = NULL};
-    return ops->init(&in->state, in->conf, &env, err, errlen);
-}
-
-static void inst_close(struct inst *in)
-{
-    if (in->ops && in->state)
-        in->ops->destroy(in->state);
-    if (in->conf && in->ops)
-        conf_unbind(in->ops->keys, in->conf);
-    free(in->conf);
-    conf_file_free(in->cf);
-    memset(in, 0, sizeof(*in));
-}
-
 static struct inst topics_open(const char *conf_text)
 {
-    struct inst in;
-    char err[512] = "";
-    if (inst_open(&in, &topics_processor, conf_text, err, sizeof(err)) < 0)
-        fail_msg("topics init: %s", err);
-    return in;
+    return inst_open_ok(&topics_processor, conf_text);
 }
 
 static struct record *make_record(const char *headline, const char *body)
