@@ -251,8 +251,16 @@ uint64_t dedupe_index_insert(struct dedupe_index *idx, const struct minhash *mh,
     return seq;
 }
 
-static int seen(const uint64_t *out, size_t n, uint64_t seq)
+/* Whether seq is already among out[0..n). The same entry turns up in
+ * several bands (a near duplicate shares many), so a 256-bit filter on the
+ * sequence number answers most "not yet" without scanning the list. */
+static int seen(const uint64_t *out, size_t n, uint64_t seq, uint64_t filter[4])
 {
+    unsigned b = (unsigned)(seq & 255);
+    if (!((filter[b >> 6] >> (b & 63)) & 1)) {
+        filter[b >> 6] |= 1ULL << (b & 63);
+        return 0;
+    }
     for (size_t i = 0; i < n; i++)
         if (out[i] == seq)
             return 1;
@@ -263,6 +271,7 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
                                unsigned probe_limit, uint64_t *out, size_t max)
 {
     size_t n = 0;
+    uint64_t filter[4] = {0};
     uint32_t *heads[MINHASH_BANDS];
     /* The buckets are 16 cache misses with a large index: ask for them
      * all before waiting for the first. */
@@ -283,7 +292,7 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
             /* The band key's residue must agree: a cheap filter for
              * entries that only share the bucket. */
             if (minhash_nibble(e->check, j) == want && !(e->flags & DEDUPE_ENTRY_DEAD) &&
-                !seen(out, n, seq))
+                !seen(out, n, seq, filter))
                 out[n++] = seq;
             link = idx->next[(seq % idx->cap) * NCHAIN + j];
         }

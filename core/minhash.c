@@ -556,18 +556,20 @@ static inline unsigned popcount64(uint64_t x)
     return (unsigned)((x * 0x0101010101010101ULL) >> 56);
 }
 
-/* First index in keys[0..n) whose key is >= v. */
+/* First index in keys[0..n) whose key is >= v. Branch-free halving: the
+ * keys are uniform hashes, so every comparison is a coin toss a branch
+ * predictor would lose. */
 static size_t lower_bound(const uint64_t *keys, size_t n, uint64_t v)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (keys[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (!n)
+        return 0;
+    const uint64_t *base = keys;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = base[half - 1] < v ? base + half : base;
+        n -= half;
     }
-    return lo;
+    return (size_t)(base - keys) + (*base < v);
 }
 
 void minhash_compare(struct minhash_set *a, const uint8_t *coded, unsigned shift,
