@@ -326,15 +326,63 @@ void text_tokens_free(struct tokens *t)
  * a lone hyphen or a lone dot between word characters joins ("al-Shabaab",
  * "U.S."); any other punctuation breaks; a sentence ends at . ! ? followed
  * by whitespace or a quote, a paragraph at a newline.
+ *
+ * A gap is one word of bits (cleared per token for free): facts, and
+ * hyphens and dots counted as "one" / "more than one".
  */
-struct gap {
-    int has_space, has_newline, has_break, has_end, has_quote;
-    int hyphens, dots, other;
+enum {
+    G_SPACE = 0x01, G_NEWLINE = 0x02, G_END = 0x04, G_QUOTE = 0x08, G_OTHER = 0x10,
+    G_HYPHEN1 = 0x100, G_HYPHENS = 0x200,   /* at least one, more than one */
+    G_DOT1 = 0x400, G_DOTS = 0x800,
+    G_ADD_HYPHEN = 0x1000, G_ADD_DOT = 0x2000,   /* table only: count one */
 };
+
+/* What an ASCII byte outside words adds to the gap. */
+static const uint16_t gap_ascii[128] = {
+    [0 ... 8] = G_OTHER,
+    ['\t'] = G_SPACE, ['\n'] = G_SPACE | G_NEWLINE, ['\v'] = G_SPACE, ['\f'] = G_SPACE,
+    ['\r'] = G_SPACE,
+    [14 ... 31] = G_OTHER,
+    [' '] = G_SPACE,
+    ['!'] = G_END | G_OTHER,
+    ['"'] = G_QUOTE | G_OTHER,
+    ['#' ... '&'] = G_OTHER,
+    ['\''] = 0,
+    ['(' ... ','] = G_OTHER,
+    ['-'] = G_ADD_HYPHEN,
+    ['.'] = G_ADD_DOT | G_END,
+    ['/' ... '>'] = G_OTHER,      /* digits included: never looked up */
+    ['?'] = G_END | G_OTHER,
+    ['@' ... 127] = G_OTHER,      /* letters included: never looked up */
+};
+
+static inline unsigned gap_add(unsigned g, unsigned t)
+{
+    g |= t & 0xff;
+    if (t & G_ADD_HYPHEN)
+        g |= G_HYPHEN1 | ((g & G_HYPHEN1) << 1);
+    if (t & G_ADD_DOT)
+        g |= G_DOT1 | ((g & G_DOT1) << 1);
+    return g;
+}
+
+/* The same for any code point outside words. */
+static unsigned gap_of_cp(uint32_t cp)
+{
+    if (cp < 0x80)
+        return gap_ascii[cp];
+    if (is_space(cp))
+        return G_SPACE;
+    if (is_hyphen(cp))
+        return G_ADD_HYPHEN;
+    if (is_apostrophe(cp))
+        return 0;                       /* neither joins nor breaks */
+    return is_quote(cp) ? G_QUOTE | G_OTHER : G_OTHER;
+}
 
 int text_tokenize(const char *text, size_t len, struct tokens *out)
 {
-    struct gap gap;
+    unsigned gap = 0;
     size_t i = 0;
     int first = 1;
 
@@ -342,36 +390,23 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
     out->norm_len = 0;
     out->paragraphs = len ? 1 : 0;
     out->sentences = 0;
-    memset(&gap, 0, sizeof(gap));
 
     while (i < len) {
-        size_t n = 1;
-        uint32_t cp = (unsigned char)text[i];
-        if (cp >= 0x80)
-            cp = text_utf8_decode(text + i, len - i, &n);
-
-        if (!(cp < 0x80 ? ascii_word[cp] : text_is_word_cp(cp))) {
-            if (is_space(cp)) {
-                gap.has_space = 1;
-                if (cp == '\n')
-                    gap.has_newline = 1;
-            } else if (is_hyphen(cp)) {
-                gap.hyphens++;
-            } else if (cp == '.') {
-                gap.dots++;
-                gap.has_end = 1;
-            } else if (cp == '!' || cp == '?') {
-                gap.has_end = 1;
-                gap.other++;
-            } else if (is_apostrophe(cp)) {
-                /* neither joins nor breaks */
-            } else {
-                if (is_quote(cp))
-                    gap.has_quote = 1;
-                gap.other++;
+        unsigned char c0 = (unsigned char)text[i];
+        if (c0 < 0x80) {
+            if (!ascii_word[c0]) {
+                gap = gap_add(gap, gap_ascii[c0]);
+                i++;
+                continue;
             }
-            i += n;
-            continue;
+        } else {
+            size_t n = 1;
+            uint32_t cp = text_utf8_decode(text + i, len - i, &n);
+            if (!text_is_word_cp(cp)) {
+                gap = gap_add(gap, gap_of_cp(cp));
+                i += n;
+                continue;
+            }
         }
 
         /* A word starts at i. */
@@ -507,30 +542,30 @@ word_done:
             tok->flags |= TOK_SENT_START | TOK_PARA_START | TOK_BREAK;
             out->sentences++;
         } else {
-            int joined = !gap.has_space && !gap.other &&
-                         ((gap.hyphens == 1 && gap.dots == 0) ||
-                          (gap.dots == 1 && gap.hyphens == 0));
-            if (gap.has_newline) {
+            int joined = !(gap & (G_SPACE | G_OTHER)) &&
+                         ((gap & (G_HYPHEN1 | G_HYPHENS | G_DOT1)) == G_HYPHEN1 ||
+                          (gap & (G_DOT1 | G_DOTS | G_HYPHEN1)) == G_DOT1);
+            if (gap & G_NEWLINE) {
                 tok->flags |= TOK_PARA_START | TOK_SENT_START | TOK_BREAK;
                 out->paragraphs++;
                 out->sentences++;
-            } else if (gap.has_end && !joined) {
+            } else if ((gap & G_END) && !joined) {
                 /* "U.S. officials", "approx. five": a lower-case word after a
                  * full stop continues the sentence, though no name spans it. */
                 int lower_next = letters && cap_first == 0 &&
                                  !(text[start] >= '0' && text[start] <= '9');
                 tok->flags |= lower_next ? TOK_BREAK : TOK_SENT_START | TOK_BREAK;
                 out->sentences += !lower_next;
-            } else if (gap.other || (gap.hyphens && !joined) || gap.dots > 1) {
+            } else if ((gap & G_OTHER) || ((gap & G_HYPHEN1) && !joined) || (gap & G_DOTS)) {
                 tok->flags |= TOK_BREAK;
             }
-            if (joined && gap.hyphens)
+            if (joined && (gap & G_HYPHEN1))
                 tok->flags |= TOK_HYPHEN;
         }
-        if (gap.has_quote)
+        if (gap & G_QUOTE)
             tok->flags |= TOK_QUOTE;
         first = 0;
-        memset(&gap, 0, sizeof(gap));
+        gap = 0;
         out->n++;
         i = end;
     }
