@@ -617,10 +617,7 @@ void minhash_compare_values(struct minhash_set *a, const uint16_t *sketch, unsig
         }
     }
     /* Two remembered keys on one 16-bit value (a few % of sketches) share
-     * its fate. */
-    for (unsigned j = 1; j < nv; j++)
-        if (sketch[j] == sketch[j - 1] && ((found >> (j - 1)) & 1))
-            found |= 1ULL << j;
+     * its fate: both lookups above see the same bit or search result. */
     unsigned x = popcount64(found);
     /* A query key outside the remembered set still meets one of the
      * sketch's 16-bit values by chance, q per value: negligible for bodies
