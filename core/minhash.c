@@ -276,7 +276,13 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
             skipped++;
             continue;
         }
-        bins_add(b, shingle_hash(window, k, pos));
+        if (k == 3) {   /* the default size, unrolled: pos is the oldest */
+            unsigned p1 = pos == 2 ? 0 : pos + 1, p2 = p1 == 2 ? 0 : p1 + 1;
+            uint64_t w1 = window[p1], w2 = window[p2];
+            bins_add(b, window[pos] ^ ((w1 << 21) | (w1 >> 43)) ^ ((w2 << 42) | (w2 >> 22)));
+        } else {
+            bins_add(b, shingle_hash(window, k, pos));
+        }
     }
     /* A body shorter than one shingle is one shingle of what there is. */
     if (kept > 0 && kept < k) {
@@ -546,16 +552,6 @@ int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
     return 0;
 }
 
-/* Set bits of x. Portable SWAR: without -mpopcnt the builtin is a libgcc
- * call. */
-static inline unsigned popcount64(uint64_t x)
-{
-    x = x - ((x >> 1) & 0x5555555555555555ULL);
-    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
-}
-
 /* First index in keys[0..n) whose key is >= v. Branch-free halving: the
  * keys are uniform hashes, so every comparison is a coin toss a branch
  * predictor would lose. */
@@ -589,8 +585,7 @@ void minhash_compare_values(struct minhash_set *a, const uint16_t *sketch, unsig
         return;
     uint16_t wmax = sketch[nv - 1];
     unsigned in = 0;
-    uint64_t found = 0;   /* sketch values met by a query key (nv <= 64) */
-    _Static_assert(MINHASH_SKETCH <= 64, "found is a 64-bit mask");
+    unsigned x = 0;       /* sketch values met by a query key */
     /* The query keys are sorted, so those inside the window are a prefix:
      * `in` of them fall at or below the sketch's largest value. */
     size_t lim = a->upto[shift];
@@ -603,7 +598,7 @@ void minhash_compare_values(struct minhash_set *a, const uint16_t *sketch, unsig
          * it: one bit test each. (Keys above wmax cannot equal a sketch
          * value, so the bitmap may hold all `lim` of them.) */
         for (unsigned j = 0; j < nv; j++)
-            found |= ((map[sketch[j] >> 6] >> (sketch[j] & 63)) & 1) << j;
+            x += (unsigned)(map[sketch[j] >> 6] >> (sketch[j] & 63)) & 1;
     } else {
         /* A long query against a short sketch: one binary search per
          * sketch value bounds the cost. The keys of value w are
@@ -613,13 +608,13 @@ void minhash_compare_values(struct minhash_set *a, const uint16_t *sketch, unsig
             size_t p = lower_bound(a->keys, in, lo);
             if (p < in && (sketch[j] == UINT16_MAX ||
                            a->keys[p] < (((uint64_t)sketch[j] + 1) << 48 >> shift)))
-                found |= 1ULL << j;
+                x++;
         }
     }
-    /* Two remembered keys on one 16-bit value (a few % of sketches) share
-     * its fate: both lookups above see the same bit or search result. */
-    unsigned x = popcount64(found);
-    /* A query key outside the remembered set still meets one of the
+    /* (Two remembered keys on one 16-bit value, a few % of sketches, share
+     * its fate: both lookups above see the same bit or search result.)
+     *
+     * A query key outside the remembered set still meets one of the
      * sketch's 16-bit values by chance, q per value: negligible for bodies
      * of similar length (~0.2 %), not when the query is tens of times
      * longer. Remove the expected chance meetings; give up (no estimate)
