@@ -254,23 +254,36 @@ static const unsigned char ascii_word[128] = {
     ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
 };
 
-/* The same bytes by kind, for the tokenizer's inner loop, and folded. */
+/* ASCII letters and digits for the tokenizer's inner loop: the folded byte
+ * (low 8 bits) and its kind (AC_* << 8), one load per byte; 0 for every
+ * other byte. */
 enum { AC_NONE = 0, AC_DIGIT = 1, AC_LOWER = 2, AC_UPPER = 4 };    /* bits */
-static const unsigned char ascii_lower[256] = {
-    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
-    ['7'] = '7', ['8'] = '8', ['9'] = '9',
-    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g',
-    ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
-    ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
-    ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
-    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
-    ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n',
-    ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u',
-    ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+#define D(c) (uint16_t)((c) | AC_DIGIT << 8)
+#define L(c) (uint16_t)((c) | AC_LOWER << 8)
+#define U(c) (uint16_t)(((c) + 32) | AC_UPPER << 8)
+static const uint16_t ascii_fold[256] = {
+    ['0'] = D('0'), ['1'] = D('1'), ['2'] = D('2'), ['3'] = D('3'), ['4'] = D('4'),
+    ['5'] = D('5'), ['6'] = D('6'), ['7'] = D('7'), ['8'] = D('8'), ['9'] = D('9'),
+    ['a'] = L('a'), ['b'] = L('b'), ['c'] = L('c'), ['d'] = L('d'), ['e'] = L('e'),
+    ['f'] = L('f'), ['g'] = L('g'), ['h'] = L('h'), ['i'] = L('i'), ['j'] = L('j'),
+    ['k'] = L('k'), ['l'] = L('l'), ['m'] = L('m'), ['n'] = L('n'), ['o'] = L('o'),
+    ['p'] = L('p'), ['q'] = L('q'), ['r'] = L('r'), ['s'] = L('s'), ['t'] = L('t'),
+    ['u'] = L('u'), ['v'] = L('v'), ['w'] = L('w'), ['x'] = L('x'), ['y'] = L('y'),
+    ['z'] = L('z'), ['A'] = U('A'), ['B'] = U('B'), ['C'] = U('C'), ['D'] = U('D'),
+    ['E'] = U('E'), ['F'] = U('F'), ['G'] = U('G'), ['H'] = U('H'), ['I'] = U('I'),
+    ['J'] = U('J'), ['K'] = U('K'), ['L'] = U('L'), ['M'] = U('M'), ['N'] = U('N'),
+    ['O'] = U('O'), ['P'] = U('P'), ['Q'] = U('Q'), ['R'] = U('R'), ['S'] = U('S'),
+    ['T'] = U('T'), ['U'] = U('U'), ['V'] = U('V'), ['W'] = U('W'), ['X'] = U('X'),
+    ['Y'] = U('Y'), ['Z'] = U('Z'),
 };
-static const unsigned char ascii_class[256] = {
-    ['0' ... '9'] = AC_DIGIT, ['A' ... 'Z'] = AC_UPPER, ['a' ... 'z'] = AC_LOWER,
-};
+#undef D
+#undef L
+#undef U
+
+static inline unsigned ascii_kind(unsigned char b)
+{
+    return ascii_fold[b] >> 8;
+}
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -433,34 +446,40 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
         uint64_t h = FNV_OFFSET;
         while (end < len) {
             unsigned char b = (unsigned char)text[end];
-            unsigned cls = ascii_class[b];
-            if (cls != AC_NONE) {
+            unsigned info = ascii_fold[b];
+            if (info) {
                 /* A run of ASCII letters and digits: folded, hashed and
                  * classified in one tight loop; counts are taken after. */
-                size_t rs = end;
+                const unsigned char *p = (const unsigned char *)text + end;
+                const unsigned char *stop = (const unsigned char *)text + len;
+                char *q = norm + nlen;
                 unsigned seen = 0;
                 do {
-                    unsigned char lb = ascii_lower[b];
-                    seen |= cls;
-                    norm[nlen++] = (char)lb;
+                    unsigned char lb = (unsigned char)info;
+                    seen |= info;
+                    *q++ = (char)lb;
                     h = (h ^ lb) * FNV_PRIME;
-                    if (++end >= len)
+                    if (++p == stop)
                         break;
-                    b = (unsigned char)text[end];
-                    cls = ascii_class[b];
-                } while (cls != AC_NONE);
+                    info = ascii_fold[*p];
+                } while (info);
+                size_t rs = end;
+                end = (size_t)(p - (const unsigned char *)text);
+                nlen = (size_t)(q - norm);
+                b = p < stop ? *p : 0;
+                seen >>= 8;
                 size_t rd = 0, lead = rs;
                 if (seen & AC_DIGIT) {
                     for (size_t k = rs; k < end; k++)
-                        rd += ascii_class[(unsigned char)text[k]] == AC_DIGIT;
-                    while (lead < end && ascii_class[(unsigned char)text[lead]] == AC_DIGIT)
+                        rd += ascii_kind((unsigned char)text[k]) == AC_DIGIT;
+                    while (lead < end && ascii_kind((unsigned char)text[lead]) == AC_DIGIT)
                         lead++;
                 }
                 digits += (int)rd;
                 letters += (int)(end - rs - rd);
                 nonupper |= (seen & AC_LOWER) != 0;
                 if (cap_first < 0 && lead < end)
-                    cap_first = ascii_class[(unsigned char)text[lead]] == AC_UPPER;
+                    cap_first = ascii_kind((unsigned char)text[lead]) == AC_UPPER;
                 if (end >= len)
                     break;
                 /* Any other ASCII byte but an apostrophe ends the word. */
