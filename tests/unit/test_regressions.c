@@ -20,8 +20,9 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-/* The Makefile builds each test from one source file; including the
- * shared targets (rather than linking them) keeps it that way. */
+/* The fuzz targets are included, not linked: the Makefile links only the
+ * shared helpers of tests/unit/ into every test, and these targets belong
+ * to fuzz/. */
 #include "fuzz/fuzz_targets.c"
 
 #define REGRESSIONS "fuzz/regressions"
