@@ -207,15 +207,15 @@ int cli_parse_opts(const struct cli *cli, const struct cli_cmd *cmd, const char 
             *(int *)o->dest = 1;
         } else if (o && has_val) {
             *(const char **)o->dest = cli->rest[++i];
-        } else if (o && !(cmd->flags & CLI_MISSING_IS_UNKNOWN)) {
-            fprintf(stderr, "wirestream %s: %s needs a value\n", cmd->name, a);
+        } else if (o) {
+            fprintf(stderr, "wirestream %s: %s needs a value; see 'wirestream %s --help'\n",
+                    cmd->name, a, cmd->name);
             return -1;
-        } else if (!o && (cmd->flags & CLI_POSITIONAL) && (a[0] != '-' || !a[1])) {
+        } else if ((cmd->flags & CLI_POSITIONAL) && (a[0] != '-' || !a[1])) {
             pos[(*npos)++] = a;
         } else {
-            fprintf(stderr, "wirestream %s: %s %s\n", cmd->name, cmd->unknown, a);
-            if (cmd->flags & CLI_USAGE_ON_UNKNOWN)
-                cmd->usage(stderr);
+            fprintf(stderr, "wirestream %s: %s %s; see 'wirestream %s --help'\n", cmd->name,
+                    a[0] == '-' && a[1] ? "unknown option" : "unexpected argument", a, cmd->name);
             return -1;
         }
     }

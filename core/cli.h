@@ -3,9 +3,8 @@
  *
  * cli_common() (commands.h) takes the options every command shares and
  * leaves the rest in cli->rest[]; each cmd_*.c then describes what it
- * accepts in a struct cli_cmd and calls cli_parse_opts() once. The
- * commands grew slightly different wordings and habits for a bad
- * argument; the flags keep each one's messages exactly as they were.
+ * accepts in a struct cli_cmd and calls cli_parse_opts() once, so every
+ * command reports a bad argument the same way.
  */
 #ifndef WS_CLI_H
 #define WS_CLI_H
@@ -31,16 +30,12 @@ struct cli_opt {
 /* struct cli_cmd flags */
 enum {
     CLI_POSITIONAL = 0x1,         /* "-" and what does not start with '-' go to
-                                     pos[]; otherwise they are unknown */
-    CLI_USAGE_ON_UNKNOWN = 0x2,   /* usage on stderr after an unknown argument */
-    CLI_MISSING_IS_UNKNOWN = 0x4, /* an option without its value is reported
-                                     as unknown, not as "needs a value" */
+                                     pos[]; otherwise they are unexpected */
 };
 
 struct cli_cmd {
     const char *name;    /* messages read "wirestream NAME: ..." */
     void (*usage)(FILE *fp);
-    const char *unknown; /* "unknown argument", "unknown option", ... */
     unsigned flags;
     const struct cli_opt *opts; /* ends with a {0} row; NULL: no options */
 };

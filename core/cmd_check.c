@@ -28,7 +28,7 @@ int cmd_check(int argc, char **argv)
 
     if (cli_common(argc, argv, &cli) < 0)
         return EXIT_USAGE;
-    const struct cli_cmd cmd = {"check", usage, "unexpected argument", 0, NULL};
+    const struct cli_cmd cmd = {"check", usage, 0, NULL};
     int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
     if (parsed != 0) {
         rc = parsed > 0 ? 0 : EXIT_USAGE;

@@ -328,8 +328,7 @@ int cmd_demo(int argc, char **argv)
         {"--timeout", NULL, CLI_STRING, &timeout},
         {0},
     };
-    const struct cli_cmd cmd = {"demo", usage, "unknown argument",
-                                CLI_USAGE_ON_UNKNOWN | CLI_MISSING_IS_UNKNOWN, opts};
+    const struct cli_cmd cmd = {"demo", usage, 0, opts};
     int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
     if (parsed != 0) {
         rc = parsed > 0 ? 0 : EXIT_USAGE;

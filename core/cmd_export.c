@@ -96,8 +96,7 @@ int cmd_export(int argc, char **argv)
         {"--envelope", NULL, CLI_FLAG, &envelope},
         {0},
     };
-    const struct cli_cmd cmd = {"export", usage, "unexpected argument", CLI_USAGE_ON_UNKNOWN,
-                                opts};
+    const struct cli_cmd cmd = {"export", usage, 0, opts};
     int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
     if (parsed != 0) {
         rc = parsed > 0 ? 0 : EXIT_USAGE;

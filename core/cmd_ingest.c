@@ -111,8 +111,7 @@ int cmd_ingest(int argc, char **argv)
         {"--topic", "-t", CLI_STRING, &topic},
         {0},
     };
-    const struct cli_cmd cmd = {"ingest", usage, "unknown option",
-                                CLI_POSITIONAL | CLI_MISSING_IS_UNKNOWN, opts};
+    const struct cli_cmd cmd = {"ingest", usage, CLI_POSITIONAL, opts};
     int parsed = cli_parse_opts(&cli, &cmd, files, &nfiles);
     if (parsed != 0) {
         rc = parsed > 0 ? 0 : EXIT_USAGE;

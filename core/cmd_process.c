@@ -207,8 +207,7 @@ int cmd_process(int argc, char **argv)
         {"--no-timestamps", NULL, CLI_FLAG, &no_timestamps},
         {0},
     };
-    const struct cli_cmd cmd = {"process", usage, "unknown option",
-                                CLI_POSITIONAL | CLI_USAGE_ON_UNKNOWN, opts};
+    const struct cli_cmd cmd = {"process", usage, CLI_POSITIONAL, opts};
     int parsed = cli_parse_opts(&cli, &cmd, files, &nfiles);
     if (parsed != 0) {
         rc = parsed > 0 ? 0 : EXIT_USAGE;

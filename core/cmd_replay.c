@@ -569,8 +569,7 @@ int cmd_replay(int argc, char **argv)
         {"--progress", NULL, CLI_STRING, &progress},
         {0},
     };
-    const struct cli_cmd cmd = {"replay", usage, "unexpected argument", CLI_USAGE_ON_UNKNOWN,
-                                opts};
+    const struct cli_cmd cmd = {"replay", usage, 0, opts};
     int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
     if (parsed != 0) {
         rc = parsed > 0 ? 0 : EXIT_USAGE;

@@ -62,8 +62,7 @@ int cmd_run(int argc, char **argv)
         {"--group", NULL, CLI_STRING, &group},
         {0},
     };
-    const struct cli_cmd cmd = {"run", usage, "unknown argument",
-                                CLI_USAGE_ON_UNKNOWN | CLI_MISSING_IS_UNKNOWN, opts};
+    const struct cli_cmd cmd = {"run", usage, 0, opts};
     int parsed = cli_parse_opts(&cli, &cmd, NULL, NULL);
     if (parsed != 0) {
         rc = parsed > 0 ? 0 : EXIT_USAGE;

@@ -340,3 +340,51 @@ def test_run_survives_output_larger_than_the_topic_accepts(broker):
     assert int(trk.hdr(dead[0], "ws.original.bytes")) > 3_000_000
     assert trk.hdr(dead[0], "ws.source.offset") == "0"
     assert not dead[0]["value"]
+
+
+# Bad command lines: every subcommand says the same thing the same way and
+# exits with the usage code, before touching a broker or a file.
+EXIT_USAGE = 2
+SUBCOMMANDS = ["run", "demo", "process", "replay", "ingest", "export", "check"]
+
+
+def _cli(*args):
+    import subprocess
+    return subprocess.run([BIN, *args], capture_output=True, timeout=30, cwd=ROOT,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("cmd", SUBCOMMANDS)
+def test_unknown_option_is_named_with_a_pointer_to_help(cmd):
+    res = _cli(cmd, "--no-such-flag")
+    assert res.returncode == EXIT_USAGE
+    assert res.stdout == b""
+    err = res.stderr.decode()
+    assert err == (f"wirestream {cmd}: unknown option --no-such-flag; "
+                   f"see 'wirestream {cmd} --help'\n")
+
+
+@pytest.mark.parametrize("cmd,opt", [("process", "--format"), ("replay", "--from"),
+                                     ("demo", "--timeout"), ("run", "--group"),
+                                     ("export", "--output"), ("ingest", "--topic")])
+def test_an_option_without_its_value(cmd, opt):
+    res = _cli(cmd, opt)
+    assert res.returncode == EXIT_USAGE
+    assert res.stderr.decode() == (f"wirestream {cmd}: {opt} needs a value; "
+                                   f"see 'wirestream {cmd} --help'\n")
+
+
+@pytest.mark.parametrize("cmd", ["run", "demo", "replay", "export", "check"])
+def test_stray_argument_is_unexpected(cmd):
+    res = _cli(cmd, "stray")
+    assert res.returncode == EXIT_USAGE
+    assert res.stderr.decode() == (f"wirestream {cmd}: unexpected argument stray; "
+                                   f"see 'wirestream {cmd} --help'\n")
+
+
+@pytest.mark.parametrize("cmd", SUBCOMMANDS)
+def test_help_goes_to_stdout_and_succeeds(cmd):
+    res = _cli(cmd, "--help")
+    assert res.returncode == 0
+    assert res.stderr == b""
+    assert res.stdout.decode().startswith(f"usage: wirestream {cmd} ")
