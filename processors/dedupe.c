@@ -482,6 +482,9 @@ static enum verdict dedupe_process(void *state, struct record *rec)
                 __builtin_prefetch(ahead->sketch);
                 __builtin_prefetch(ahead->sketch + MINHASH_SKETCH_BYTES - 1);
             }
+            const struct decoded_sketch *d = &st->sketches[cand[i + PREFETCH_AHEAD] % SKETCH_CACHE];
+            __builtin_prefetch(d);
+            __builtin_prefetch((const char *)d + sizeof(*d) - 1);
         }
         struct dedupe_entry *e = dedupe_index_get(st->idx, cand[i]);
         if (!e || !in_window(st, e, t))
