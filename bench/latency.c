@@ -7,7 +7,7 @@
  *       (-c message.timestamp.type=LogAppendTime makes the broker stamp arrival)
  *   latency load   -b BROKERS -t TOPIC [-n N] FILE
  *       produce N lines of FILE (all by default) as fast as the broker takes them
- *   latency drain  -b BROKERS -n N [--idle S] TOPIC...
+ *   latency drain  -b BROKERS -n N [--idle S] [-X prop=value]... TOPIC...
  *       read the topics from the start until N messages (or S seconds with
  *       nothing new); prints "RESULT drain <messages> <bytes> <seconds>
  *       <mid_messages> <mid_seconds>": the span of the message timestamps,
@@ -15,7 +15,7 @@
  *       of the timestamps: start-up and the last stragglers left out). With
  *       LogAppendTime topics that is when the broker stored them.
  *   latency rate   -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] [--drain S]
- *                  FILE TOPIC...
+ *                  [-X prop=value]... FILE TOPIC...
  *       offer RATE articles/s to TOPIC for SECONDS (ids rewritten to
  *       "lat-<run>-<seq>" so every article is distinct), read the output
  *       TOPICs at the same time and time each article from its send to its
@@ -32,7 +32,9 @@
  * The input message timestamp is the send time (librdkafka CreateTime);
  * latency is measured in microseconds from that same instant, taken just
  * before produce(). Producer and reader use latency settings (linger.ms=0,
- * fetch.wait.max.ms=5) so that they add as little as they can.
+ * fetch.wait.max.ms=5, socket.nagle.disable=true) so that they add as
+ * little as they can; -X prop=value (repeatable) sets a librdkafka
+ * property on both of them, after those (drain and rate).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +65,14 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char *const *props)
+/* Extra librdkafka properties from -X, "prop=value", applied last. */
+struct xprops {
+    char **kv;
+    int n;
+};
+
+static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char *const *props,
+                          const struct xprops *x)
 {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -72,6 +81,16 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char 
     for (size_t i = 0; props && props[i]; i += 2)
         if (rd_kafka_conf_set(conf, props[i], props[i + 1], err, sizeof(err)) != RD_KAFKA_CONF_OK)
             die("%s", err);
+    for (int i = 0; x && i < x->n; i++) {
+        char kv[512];
+        snprintf(kv, sizeof(kv), "%s", x->kv[i]);
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            die("-X %s: expected prop=value", x->kv[i]);
+        *eq = '\0';
+        if (rd_kafka_conf_set(conf, kv, eq + 1, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+            die("%s", err);
+    }
     rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
     if (!rk)
         die("%s", err);
@@ -83,7 +102,7 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char 
 static int cmd_create(const char *brokers, int parts, char **cfg, int ncfg, char **topics,
                       int ntopics)
 {
-    rd_kafka_t *rk = client(RD_KAFKA_PRODUCER, brokers, NULL);
+    rd_kafka_t *rk = client(RD_KAFKA_PRODUCER, brokers, NULL, NULL);
     rd_kafka_NewTopic_t **nt = calloc((size_t)ntopics, sizeof(*nt));
     char err[256];
     for (int i = 0; i < ntopics; i++)
@@ -216,14 +235,16 @@ static int cmd_load(const char *brokers, const char *topic, size_t max, const ch
 /* ---- readers ------------------------------------------------------------------ */
 
 /* A plain consumer assigned every partition of the topics from the start. */
-static rd_kafka_t *reader(const char *brokers, char **topics, int ntopics, int from_start)
+static rd_kafka_t *reader(const char *brokers, char **topics, int ntopics, int from_start,
+                          const struct xprops *x)
 {
     char group[64];
     snprintf(group, sizeof(group), "latency-reader-%d", (int)getpid());
     const char *const props[] = {"group.id", group, "enable.auto.commit", "false",
                                  "fetch.wait.max.ms", "5", "fetch.min.bytes", "1",
+                                 "socket.nagle.disable", "true",
                                  "enable.partition.eof", "false", NULL};
-    rd_kafka_t *rk = client(RD_KAFKA_CONSUMER, brokers, props);
+    rd_kafka_t *rk = client(RD_KAFKA_CONSUMER, brokers, props, x);
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     for (int i = 0; i < ntopics; i++) {
@@ -258,9 +279,10 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmd_drain(const char *brokers, uint64_t want, double idle, char **topics, int ntopics)
+static int cmd_drain(const char *brokers, uint64_t want, double idle, char **topics, int ntopics,
+                     const struct xprops *x)
 {
-    rd_kafka_t *rk = reader(brokers, topics, ntopics, 1);
+    rd_kafka_t *rk = reader(brokers, topics, ntopics, 1, x);
     uint64_t n = 0, bytes = 0;
     int64_t ts_first = INT64_MAX, ts_last = INT64_MIN;
     int64_t *ts_all = calloc(want, sizeof(int64_t));
@@ -315,7 +337,8 @@ static long parse_seq(const char *p, size_t len, const char *prefix)
 }
 
 static int cmd_rate(const char *brokers, const char *topic, double rate, double seconds,
-                    double warmup, double drain, const char *path, char **outs, int nouts)
+                    double warmup, double drain, const char *path, char **outs, int nouts,
+                    const struct xprops *x)
 {
     struct corpus c;
     corpus_load(path, 0, &c);
@@ -328,9 +351,10 @@ static int cmd_rate(const char *brokers, const char *topic, double rate, double 
     snprintf(prefix, sizeof(prefix), "lat-%lld-", (long long)(real_us() / 1000000));
 
     static const char *const pprops[] = {"linger.ms", "0", "acks", "all",
-                                         "enable.idempotence", "true", NULL};
-    rd_kafka_t *prk = client(RD_KAFKA_PRODUCER, brokers, pprops);
-    rd_kafka_t *crk = reader(brokers, outs, nouts, 0);
+                                         "enable.idempotence", "true",
+                                         "socket.nagle.disable", "true", NULL};
+    rd_kafka_t *prk = client(RD_KAFKA_PRODUCER, brokers, pprops, x);
+    rd_kafka_t *crk = reader(brokers, outs, nouts, 0, x);
     /* Wait until the pipeline answers (group joined, state restored): one
      * probe article, taken from the end of FILE, every 200 ms until one comes
      * out, for at most 90 s. Otherwise its start-up backlog would be
@@ -415,7 +439,9 @@ static int cmd_rate(const char *brokers, const char *topic, double rate, double 
             next++;
         }
         rd_kafka_poll(prk, 0);
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(crk, 1);
+        /* Wait for output (1 ms at most), not at all when a send is due. */
+        int wait_ms = next < total && t0 + (double)next * interval <= mono_s() ? 0 : 1;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(crk, wait_ms);
         if (m) {
             int64_t t = real_us();
             if (!m->err) {
@@ -464,6 +490,7 @@ int main(int argc, char **argv)
     char **pos = calloc((size_t)argc, sizeof(char *));
     char **cfg = calloc((size_t)argc, sizeof(char *));
     int npos = 0, ncfg = 0;
+    struct xprops x = {calloc((size_t)argc, sizeof(char *)), 0};
 
     if (argc < 2)
         goto usage;
@@ -480,6 +507,8 @@ int main(int argc, char **argv)
             n = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(a, "-c"))
             cfg[ncfg++] = argv[++i];
+        else if (!strcmp(a, "-X"))
+            x.kv[x.n++] = argv[++i];
         else if (!strcmp(a, "-p"))
             parts = atoi(argv[++i]);
         else if (!strcmp(a, "-r"))
@@ -502,15 +531,16 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "load") && topic && npos == 1)
         return cmd_load(brokers, topic, (size_t)n, pos[0]);
     if (!strcmp(argv[1], "drain") && n && npos > 0)
-        return cmd_drain(brokers, n, idle, pos, npos);
+        return cmd_drain(brokers, n, idle, pos, npos, &x);
     if (!strcmp(argv[1], "rate") && topic && npos >= 2 && rate > 0)
-        return cmd_rate(brokers, topic, rate, seconds, warmup, drain, pos[0], pos + 1, npos - 1);
+        return cmd_rate(brokers, topic, rate, seconds, warmup, drain, pos[0], pos + 1, npos - 1,
+                        &x);
 usage:
     fprintf(stderr,
             "usage: latency create -b BROKERS [-p PARTS] [-c key=value]... TOPIC...\n"
             "       latency load -b BROKERS -t TOPIC [-n N] FILE\n"
-            "       latency drain -b BROKERS -n N [--idle S] TOPIC...\n"
+            "       latency drain -b BROKERS -n N [--idle S] [-X prop=value]... TOPIC...\n"
             "       latency rate -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] [--drain S]\n"
-            "                    FILE TOPIC...\n");
+            "                    [-X prop=value]... FILE TOPIC...\n");
     return 2;
 }

@@ -50,6 +50,7 @@ struct pipeline {
 
     struct event_base *base;
     struct event *ev_consumer, *ev_producer, *ev_poll, *ev_commit, *ev_stats;
+    struct event *ev_writes;      /* one-shot: sends the state writes batched so far */
     struct event *ev_sigterm, *ev_sigint, *ev_sighup;
 
     struct consumer *consumer;
@@ -201,14 +202,8 @@ static struct job *job_new(struct pipeline *p, struct offset_item *it)
 
 static void job_complete(struct pipeline *p, struct job *j)
 {
-    if (j->it) {
-        int64_t ts = offsets_time(j->it);
-        if (offsets_release(p->offsets, j->it)) {
-            p->c.done++;
-            if (ts > 0)   /* the input's last output is acknowledged */
-                metrics_observe_latency_ms(p->metrics, (double)(wall_ms() - ts));
-        }
-    }
+    if (j->it && offsets_release(p->offsets, j->it))
+        p->c.done++;
     if (j->lprev)
         j->lprev->lnext = j->lnext;
     else
@@ -224,20 +219,48 @@ static void job_complete(struct pipeline *p, struct job *j)
 static void job_check(struct pipeline *p, struct job *j)
 {
     if (!j->writes_sent) {
-        if (j->processed && j->outputs == 0)
+        if (j->processed && j->outputs == 0 && !j->ready) {
             j->ready = 1;
+            /* Every output of the input is acknowledged: that is its
+             * end-to-end latency (its state writes only gate the commit). */
+            int64_t ts = j->it ? offsets_time(j->it) : 0;
+            if (ts > 0)
+                metrics_observe_latency_ms(p->metrics, (double)(wall_ms() - ts));
+        }
         return;
     }
     if (j->outputs == 0 && j->writes_left == 0)
         job_complete(p, j);
 }
 
-/* Sends the state writes of the ready jobs at the head of the FIFO. */
-static void send_ready_writes(struct pipeline *p)
+/*
+ * State writes go out in batches: a ready job with writes at the head of
+ * the FIFO waits up to STATE_BATCH_MS (ev_writes) so that the writes of
+ * the jobs behind it join it. Sent one by one as each job becomes ready,
+ * every write would be a ProduceRequest of its own with linger.ms = 0 (the
+ * latency settings), one more request per article for the broker and for
+ * librdkafka's in-flight window, which the outputs share. The writes only
+ * gate the offset commit (every commit_interval), so the wait costs
+ * nothing visible; the order and the rule "writes after outputs" are
+ * unchanged.
+ */
+#define STATE_BATCH_MS 10
+
+/* Sends the state writes of the ready jobs at the head of the FIFO: all
+ * of them when `now`; otherwise only jobs without writes complete at
+ * once and the batch timer is armed for the rest. */
+static void send_ready_writes(struct pipeline *p, int now)
 {
     char err[512];
     while (p->fifo && p->fifo->ready && !p->fatal) {
         struct job *j = p->fifo;
+        if (j->writes && !now) {
+            if (p->ev_writes && !evtimer_pending(p->ev_writes, NULL)) {
+                struct timeval tv = {0, STATE_BATCH_MS * 1000};
+                evtimer_add(p->ev_writes, &tv);
+            }
+            return;
+        }
         p->fifo = j->next;
         if (!p->fifo)
             p->fifo_tail = NULL;
@@ -269,7 +292,7 @@ static int drain(struct pipeline *p, int timeout_ms)
     int64_t deadline = mono_ms() + timeout_ms;
     for (;;) {
         producer_poll(p->producer);
-        send_ready_writes(p);
+        send_ready_writes(p, 1);
         if (producer_outq(p->producer) == 0 && !(p->fifo && p->fifo->ready))
             return p->fifo ? -1 : 0;
         if (p->fatal || mono_ms() >= deadline)
@@ -571,7 +594,7 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
     }
     j->processed = 1;
     job_check(p, j);
-    send_ready_writes(p);
+    send_ready_writes(p, 0);
 }
 
 /* Replay: every message and partition EOF event goes to the input hook
@@ -767,7 +790,7 @@ static void serve_producer(struct pipeline *p)
 {
     char err[512];
     producer_poll(p->producer);
-    send_ready_writes(p);
+    send_ready_writes(p, 0);
     p->c.retries = producer_retries(p->producer);
     if (producer_fatal(p->producer, err, sizeof(err)))
         set_fatal(p, err);
@@ -794,7 +817,12 @@ static void ev_commit_cb(evutil_socket_t fd, short what, void *arg)
     if (mono_ms() >= p->commit_hold_until)
         commit(p, 0);
     chain_tick(p->chain, wall_ms());
-    send_ready_writes(p);         /* expiry tombstones */
+    send_ready_writes(p, 1);      /* expiry tombstones */
+}
+
+static void ev_writes_cb(evutil_socket_t fd, short what, void *arg)
+{
+    send_ready_writes(arg, 1);
 }
 
 static void log_stats(struct pipeline *p)
@@ -968,7 +996,9 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
     p->ev_poll = event_new(p->base, -1, EV_PERSIST, ev_poll_cb, p);
     p->ev_commit = event_new(p->base, -1, EV_PERSIST, ev_commit_cb, p);
     p->ev_stats = event_new(p->base, -1, EV_PERSIST, ev_stats_cb, p);
-    if (!p->ev_consumer || !p->ev_producer || !p->ev_poll || !p->ev_commit || !p->ev_stats) {
+    p->ev_writes = evtimer_new(p->base, ev_writes_cb, p);
+    if (!p->ev_consumer || !p->ev_producer || !p->ev_poll || !p->ev_commit || !p->ev_stats ||
+        !p->ev_writes) {
         snprintf(err, errlen, "libevent: cannot create events");
         goto fail;
     }
@@ -1137,7 +1167,8 @@ void pipeline_free(struct pipeline *p)
     if (!p)
         return;
     struct event *evs[] = {p->ev_consumer, p->ev_producer, p->ev_poll, p->ev_commit,
-                           p->ev_stats, p->ev_sigterm, p->ev_sigint, p->ev_sighup};
+                           p->ev_stats, p->ev_writes, p->ev_sigterm, p->ev_sigint,
+                           p->ev_sighup};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
