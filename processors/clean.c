@@ -3,7 +3,8 @@
  *
  * Removes site boilerplate line by line (patterns in a file, reloadable),
  * folds whitespace while keeping paragraphs, parses the wire dateline
- * ("KYIV, June 2 (Reuters) -") and agency credits ("(AFP)", "— AP"), fills
+ * ("KYIV, June 2 (Reuters) -", any plausible agency name) and trailing
+ * credits of the configured agencies ("(AFP)", "— AP"), fills
  * a missing headline with the first sentence and a missing id with a hash
  * of the cleaned words. The output body keeps the original characters:
  * quote and dash folding happens only in the token stream.
@@ -19,7 +20,8 @@
 
 struct clean_conf {
     char *boilerplate;          /* pattern file */
-    struct conf_list agencies;  /* credits recognised at the end of a story */
+    struct conf_list agencies;  /* credits recognised at the end of a story
+                                   (datelines take other names too) */
     int64_t headline_max;
     int parse_dateline;
 };
@@ -32,7 +34,8 @@ static const struct conf_key clean_keys[] = {
      "Reuters, AP, AFP, Associated Press, Agence France-Presse, dpa, ANSA, EFE, Xinhua, "
      "TASS, Ukrinform, Anadolu, Kyodo, Yonhap, PTI, Bloomberg, UPI",
      offsetof(struct clean_conf, agencies),
-     "agency names recognised in datelines and trailing credits"},
+     "agency names recognised in trailing credits; datelines take these and any short "
+     "run of capitalised words"},
     {"headline_max", CONF_INT, "200", offsetof(struct clean_conf, headline_max),
      "longest headline taken from the first sentence, in bytes"},
     {"parse_dateline", CONF_BOOL, "true", offsetof(struct clean_conf, parse_dateline),
@@ -632,7 +635,8 @@ static size_t dash_len(const char *s, size_t n)
  *   PLACE[, Region|Month D][ (Agency)] - text
  * PLACE is one to four capitalized words; in mixed case ("Kyiv, June 2")
  * we insist on an agency or a date so that ordinary sentences that begin
- * with a name and a dash are left alone.
+ * with a name and a dash are left alone. Agency is a configured one or,
+ * after a place in capitals or a date, any plausible_agency().
  */
 /* Byte length of the non-ASCII letter at s, 0 if it is anything else (a
  * dash or a typographic quote is not part of a place name). */
@@ -662,7 +666,109 @@ static int looks_like_date(const char *s, size_t n)
     return digit && month && words <= 4;
 }
 
-static void parse_dateline(struct clean *cl, struct record *rec)
+/*
+ * An agency the configuration does not list, in a dateline's parentheses:
+ * wire copy comes from many small agencies and outlets ("BOSTON, May 30
+ * (Wirestream) -"), so any short run of capitalised words is taken. The
+ * shape is strict because a dateline-like sentence can open with any
+ * parenthetical ("WASHINGTON, May 3 (the day after the vote) -"): at most
+ * AGENCY_MAX bytes and AGENCY_WORDS words separated by single spaces; each
+ * word of letters, digits, '&', '.' and '-' only; the first word starts
+ * with a capital letter and later ones with a capital or a digit, or are
+ * "&" or a lower-case joining word ("Press Trust of India"), never last; at
+ * least two letters in all; no date, weekday or editorial word ("(Monday)",
+ * "(June 2)", "(UPDATE 1)"). The configured list is still what trailing
+ * credits need, where a false match would cut the story's last paragraph.
+ */
+#define AGENCY_MAX 40
+#define AGENCY_WORDS 5
+
+/* 1 if the byte (or Latin-1 letter) at s starts a capitalised word. */
+static int capital_at(const char *s, size_t avail)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (c >= 'A' && c <= 'Z')
+        return 1;
+    size_t m;
+    uint32_t cp = c >= 0x80 ? text_utf8_decode(s, avail, &m) : 0;
+    return cp >= 0xc0 && cp <= 0xde && cp != 0xd7;      /* À..Þ but × */
+}
+
+static int word_in(const char *w, size_t n, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strlen(list[i]) == n && strncasecmp(list[i], w, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int plausible_agency(const char *s, size_t n)
+{
+    static const char *const joining[] = {"of", "and", "de", "del", "der", "des", "da",
+                                          "do", "di", "du", "la", "le", "y", NULL};
+    static const char *const not_agency[] = {
+        "January", "February", "March", "April", "May", "June", "July", "August",
+        "September", "October", "November", "December", "Jan", "Feb", "Mar", "Apr",
+        "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Monday", "Tuesday",
+        "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Today", "Update",
+        "Updated", "Updates", "Corrected", "Correction", "Corrects", "Refile", "Refiled",
+        "Repeat", "Repeats", "Recasts", "Urgent", "Flash", "Bulletin", "Breaking",
+        "Exclusive", "Analysis", "Opinion", "Live", "Photo", "Photos", "Video", "Graphic",
+        "File", "Factbox", "Explainer", "Reporting", "Editing", "Writing", NULL,
+    };
+    size_t words = 0, letters = 0, i = 0;
+    int last_joining = 0;
+
+    if (n == 0 || n > AGENCY_MAX)
+        return 0;
+    while (i < n) {
+        size_t w = i;
+        if (++words > AGENCY_WORDS)
+            return 0;
+        while (i < n && s[i] != ' ') {
+            unsigned char c = (unsigned char)s[i];
+            size_t m = nonascii_letter(s + i, n - i);
+            if (m) {
+                letters++;
+                i += m;
+            } else if (isalpha(c)) {
+                letters++;
+                i++;
+            } else if (isdigit(c) || c == '&' || c == '.' || c == '-') {
+                i++;
+            } else {
+                return 0;
+            }
+        }
+        size_t wn = i - w;
+        if (wn == 0)
+            return 0;                                   /* two spaces, or an edge */
+        last_joining = 0;
+        if (capital_at(s + w, n - w)) {
+            if (word_in(s + w, wn, not_agency))
+                return 0;
+        } else if (words == 1) {
+            return 0;                                   /* "(the day after...)", "(2023)" */
+        } else if (isdigit((unsigned char)s[w]) || (wn == 1 && s[w] == '&')) {
+            /* "Channel 4", "Dow Jones & Co" */
+        } else if (word_in(s + w, wn, joining)) {
+            last_joining = 1;
+        } else {
+            return 0;                                   /* a lower-case word */
+        }
+        if (i < n) {
+            i++;                                        /* the single space */
+            if (i == n)
+                return 0;
+        }
+    }
+    return !last_joining && letters >= 2;
+}
+
+/* Sets rec->dateline (and rec->agency when the input had none) from a
+ * dateline at the start of the body. 0 (also when there is none), -1 on
+ * allocation failure. */
+static int parse_dateline(struct clean *cl, struct record *rec)
 {
     const char *b = rec->body;
     size_t n = rec->body_len, i = 0, words = 0;
@@ -670,7 +776,7 @@ static void parse_dateline(struct clean *cl, struct record *rec)
 
     while (i < n && i < 48) {
         if (!(isupper((unsigned char)b[i]) || nonascii_letter(b + i, n - i)))
-            return;
+            return 0;
         words++;
         while (i < n) {
             size_t m = nonascii_letter(b + i, n - i);
@@ -695,7 +801,7 @@ static void parse_dateline(struct clean *cl, struct record *rec)
     }
     size_t place_end = i;
     if (place_end < 2 || place_end > 40)
-        return;
+        return 0;
     int has_date = 0, has_agency = 0;
     const char *ag = NULL;
     size_t agn = 0;
@@ -705,19 +811,23 @@ static void parse_dateline(struct clean *cl, struct record *rec)
             j++;
         has_date = looks_like_date(b + i + 1, j - i - 1);
         if (j - i >= 40 || j >= n || b[j] == '\n')
-            return;
+            return 0;
         i = j;
     }
     while (i < n && b[i] == ' ')
         i++;
     if (i < n && b[i] == '(') {
-        const char *close = memchr(b + i, ')', n - i < 40 ? n - i : 40);
+        size_t look = AGENCY_MAX + 2;
+        const char *close = memchr(b + i, ')', n - i < look ? n - i : look);
         if (!close)
-            return;
+            return 0;
         ag = b + i + 1;
         agn = (size_t)(close - ag);
-        if (!is_agency(cl->conf, ag, agn))
-            return;
+        /* An unlisted name is taken after a place in capitals or a date
+         * only: "Smith (Labour) - said" is no dateline. */
+        if (!is_agency(cl->conf, ag, agn) &&
+            !((upper || has_date) && plausible_agency(ag, agn)))
+            return 0;
         has_agency = 1;
         i = (size_t)(close - b) + 1;
     }
@@ -725,21 +835,22 @@ static void parse_dateline(struct clean *cl, struct record *rec)
         i++;
     size_t d = dash_len(b + i, n - i);
     if (!d || i + d >= n || b[i + d] != ' ')
-        return;
+        return 0;
     if (!upper && !has_agency && !has_date)
-        return;
+        return 0;
     if (upper && words == 1 && place_end < 3 && !has_agency)
-        return;
+        return 0;
     /* "NATO - the alliance...": without an agency or a date, only the
      * typographic dash of "WASHINGTON —" makes a bare word a dateline. */
     if (!has_agency && !has_date && d == 1)
-        return;
-    record_set(&rec->dateline, b, place_end);
+        return 0;
+    if (record_set(&rec->dateline, b, place_end) < 0 ||
+        (has_agency && !rec->agency && record_set(&rec->agency, ag, agn) < 0))
+        return -1;
     rec->dateline_span.off = 0;
     rec->dateline_span.len = (uint32_t)place_end;
-    if (has_agency && !rec->agency)
-        record_set(&rec->agency, ag, agn);
     cl->datelines++;
+    return 0;
 }
 
 static int is_abbreviation(const char *w, size_t n)
@@ -755,8 +866,9 @@ static int is_abbreviation(const char *w, size_t n)
     return 0;
 }
 
-/* First sentence of the body (after any dateline), cut at a word boundary. */
-static void make_headline(struct clean *cl, struct record *rec)
+/* First sentence of the body (after any dateline), cut at a word boundary.
+ * 0, -1 on allocation failure. */
+static int make_headline(struct clean *cl, struct record *rec)
 {
     const char *b = rec->body;
     size_t n = rec->body_len, start = 0;
@@ -805,10 +917,12 @@ static void make_headline(struct clean *cl, struct record *rec)
     while (end > start && (b[end - 1] == ' ' || b[end - 1] == '.'))
         end--;
     if (end > start) {
-        record_set(&rec->headline, b + start, end - start);
+        if (record_set(&rec->headline, b + start, end - start) < 0)
+            return -1;
         record_text_changed(rec);
         cl->headlines_made++;
     }
+    return 0;
 }
 
 static enum verdict clean_process(void *state, struct record *rec)
@@ -865,27 +979,32 @@ static enum verdict clean_process(void *state, struct record *rec)
     size_t agn;
     if (last > out.p && out.p + out.len - last < 40 &&
         credit_line(cl->conf, last, (size_t)(out.p + out.len - last), &ag, &agn)) {
-        if (!rec->agency)
-            record_set(&rec->agency, ag, agn);
+        if (!rec->agency && record_set(&rec->agency, ag, agn) < 0)
+            goto oom;
         out.len = (size_t)(last - out.p) - 2;
         out.p[out.len] = '\0';
         cl->credits++;
     }
     record_take_body(rec, out.p, out.len);
 
-    if (cl->conf->parse_dateline && !rec->dateline)
-        parse_dateline(cl, rec);
-    if (!rec->headline)
-        make_headline(cl, rec);
+    if (cl->conf->parse_dateline && !rec->dateline && parse_dateline(cl, rec) < 0)
+        goto oom_after;
+    if (!rec->headline && make_headline(cl, rec) < 0)
+        goto oom_after;
     if (record_analyze(rec) < 0)
         goto oom_after;
-    if ((!rec->id || rec->id_generated) && record_make_id(rec) == 0)
+    if (!rec->id || rec->id_generated) {
+        if (record_make_id(rec) < 0)
+            goto oom_after;
         cl->ids_made++;
+    }
     return VERDICT_KEEP;
 oom:
     free(out.p);
 oom_after:
-    record_reject(rec, "internal_error", "out of memory while cleaning");
+    /* Never a record with its dateline, agency, headline or id silently
+     * missing: it goes to the dead-letter topic instead. */
+    record_reject(rec, "out_of_memory", "out of memory while cleaning");
     return VERDICT_REJECT;
 }
 

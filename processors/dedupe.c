@@ -118,6 +118,7 @@ struct dedupe {
     char *key;                    /* "e:" / "n:" + id */
     unsigned char *val;
     uint64_t n_unique, n_exact, n_near, n_restored, n_restore_skipped, n_store_errors;
+    uint64_t n_errors;              /* records rejected: out of memory */
     uint64_t n_restore_old;       /* entries of an older format, skipped */
 };
 
@@ -402,17 +403,37 @@ static int set_result(struct record *rec, enum dedupe_status status, const char 
     return 0;
 }
 
+/*
+ * Out of memory: the record was not checked, or its result could not be
+ * stored. Marking it unique (or a duplicate without its link) would
+ * publish a silently partial result, so it is rejected (reason
+ * out_of_memory, the dead-letter topic) before it is remembered or counted
+ * in its story: a later copy is judged as if this one never came.
+ */
+static enum verdict out_of_memory(struct dedupe *st, struct record *rec, const char *what)
+{
+    st->n_errors++;
+    log_warn(MOD, "%s: out of memory %s: rejected", rec->id ? rec->id : "?", what);
+    record_reject(rec, "out_of_memory", "out of memory while deduplicating (%s)", what);
+    return VERDICT_REJECT;
+}
+
+static uint32_t size_plus_one(uint32_t size)
+{
+    return size < UINT32_MAX ? size + 1 : size;
+}
+
 /* Marks rec a duplicate of e (same body or same id). */
 static enum verdict exact(struct dedupe *st, struct record *rec, struct dedupe_entry *e)
 {
     struct dedupe_entry *r = carrier(st, e);
-    if (r->size < UINT32_MAX)
-        r->size++;
+    uint32_t size = size_plus_one(r->size);
     size_t cllen;
     const char *cl = dedupe_entry_cluster(st->idx, e, &cllen);
     if (set_result(rec, DEDUPE_DUPLICATE, dedupe_entry_id(st->idx, e), e->id_len, cl, cllen,
-                   1.0, r->size) < 0)
-        log_warn(MOD, "out of memory setting the result of %s", rec->id ? rec->id : "?");
+                   1.0, size) < 0)
+        return out_of_memory(st, rec, "storing the result");
+    r->size = size;
     persist_count(st, r);
     st->n_exact++;
     return st->conf->drop_exact ? VERDICT_DROP : VERDICT_KEEP;
@@ -422,9 +443,9 @@ static enum verdict unique(struct dedupe *st, struct record *rec, const struct m
                            int64_t t)
 {
     size_t idlen = rec->id ? strlen(rec->id) : 0;
-    st->n_unique++;
     if (set_result(rec, DEDUPE_UNIQUE, NULL, 0, rec->id, idlen, 0, 1) < 0)
-        log_warn(MOD, "out of memory setting the result of %s", rec->id ? rec->id : "?");
+        return out_of_memory(st, rec, "storing the result");
+    st->n_unique++;
     if (mh && mh->ntokens && idlen <= MAX_ID) {
         uint64_t seq = dedupe_index_insert(st->idx, mh, t, rec->id, idlen, NULL, 0, 0, 1);
         if (seq)
@@ -438,10 +459,8 @@ static enum verdict dedupe_process(void *state, struct record *rec)
     struct dedupe *st = state;
     const struct dedupe_conf *c = st->conf;
 
-    if (record_analyze(rec) < 0) {
-        log_warn(MOD, "out of memory tokenizing %s: not deduplicated", rec->id ? rec->id : "?");
-        return unique(st, rec, NULL, 0);
-    }
+    if (record_analyze(rec) < 0)
+        return out_of_memory(st, rec, "tokenizing");
     int64_t t = event_time(st, rec);
     if (t > st->watermark) {
         st->watermark = t;
@@ -459,11 +478,8 @@ static enum verdict dedupe_process(void *state, struct record *rec)
     if (st->set.cap > SET_KEEP)
         minhash_set_free(&st->set);
     if (minhash_compute(st->mh, &rec->body_toks, rec->dateline_span.off, rec->dateline_span.len,
-                        &mh, &st->set) < 0) {
-        log_warn(MOD, "out of memory fingerprinting %s: not deduplicated",
-                 rec->id ? rec->id : "?");
-        return unique(st, rec, NULL, t);
-    }
+                        &mh, &st->set) < 0)
+        return out_of_memory(st, rec, "fingerprinting");
     if (!mh.ntokens)
         return unique(st, rec, NULL, t);
 
@@ -527,18 +543,15 @@ static enum verdict dedupe_process(void *state, struct record *rec)
         return unique(st, rec, &mh, t);
 
     struct dedupe_entry *r = carrier(st, best);
-    if (r->size < UINT32_MAX)
-        r->size++;
-    uint32_t size = r->size;
+    uint32_t size = size_plus_one(r->size);
     uint64_t carrier_seq = dedupe_index_seq_of(st->idx, r);
     size_t cllen;
     const char *cl = dedupe_entry_cluster(st->idx, best, &cllen);
-    st->n_near++;
     if (set_result(rec, DEDUPE_NEAR_DUPLICATE, dedupe_entry_id(st->idx, best), best->id_len,
-                   cl, cllen, best_score, size) < 0) {
-        log_warn(MOD, "out of memory setting the result of %s", rec->id ? rec->id : "?");
-        return c->publish_near ? VERDICT_KEEP : VERDICT_DROP;
-    }
+                   cl, cllen, best_score, size) < 0)
+        return out_of_memory(st, rec, "storing the result");
+    r->size = size;
+    st->n_near++;
     persist_count(st, r);
     /* The new version is remembered too: a third version may resemble it
      * more than the first. It becomes the story's carrier. Its strings come
@@ -671,6 +684,7 @@ static void dedupe_stats(void *state, json_t *out)
     json_object_set_new(out, "restored", json_integer((json_int_t)st->n_restored));
     json_object_set_new(out, "restore_skipped", json_integer((json_int_t)st->n_restore_skipped));
     json_object_set_new(out, "store_errors", json_integer((json_int_t)st->n_store_errors));
+    json_object_set_new(out, "errors", json_integer((json_int_t)st->n_errors));
 }
 
 const struct processor_ops dedupe_processor = {

@@ -1230,9 +1230,11 @@ static enum verdict entities_process(void *state, struct record *rec)
         goto fail;
     return VERDICT_KEEP;
 fail:
-    /* Out of memory: the record goes on untagged rather than lost. */
+    /* Out of memory: a record with some of its entities missing must not
+     * be published as if complete; it goes to the dead-letter topic. */
     st->errors++;
-    return VERDICT_KEEP;
+    record_reject(rec, "out_of_memory", "out of memory while tagging entities");
+    return VERDICT_REJECT;
 }
 
 static int entities_reload(void *state, char *err, size_t errlen)

@@ -381,6 +381,15 @@ static int add_hit(struct topics *st, struct record *rec, size_t t, double score
     return add_evidence(st, t, hit);
 }
 
+/* A record missing some of its topics (or their evidence) must not be
+ * published as if complete: it goes to the dead-letter topic. */
+static enum verdict out_of_memory(struct topics *st, struct record *rec)
+{
+    st->errors++;
+    record_reject(rec, "out_of_memory", "out of memory while classifying topics");
+    return VERDICT_REJECT;
+}
+
 static enum verdict topics_process(void *state, struct record *rec)
 {
     struct topics *st = state;
@@ -388,10 +397,8 @@ static enum verdict topics_process(void *state, struct record *rec)
     const struct taxonomy_params *pr = &tax->params;
 
     st->records++;
-    if (record_analyze(rec) < 0) {
-        st->errors++;
-        return VERDICT_KEEP;   /* out of memory: publish untagged */
-    }
+    if (record_analyze(rec) < 0)
+        return out_of_memory(st, rec);
 
     for (size_t i = 0; i < st->ntouched; i++) {
         st->mass[st->touched[i]] = 0;
@@ -420,10 +427,8 @@ static enum verdict topics_process(void *state, struct record *rec)
         }
     }
     st->nehits = 0;
-    if (st->conf->use_entities && entity_hits(st, rec) < 0) {
-        st->errors++;
-        return VERDICT_KEEP;
-    }
+    if (st->conf->use_entities && entity_hits(st, rec) < 0)
+        return out_of_memory(st, rec);
 
     /* Long stories mention everything once: damp evidence beyond length_ref
      * tokens so a 3,000-word feature does not outscore its own lead. */
@@ -451,10 +456,8 @@ static enum verdict topics_process(void *state, struct record *rec)
         double thr = st->conf->threshold > 0 ? st->conf->threshold : tp->threshold;
         if (score < thr)
             continue;
-        if (add_hit(st, rec, t, score) < 0) {
-            st->errors++;
-            return VERDICT_KEEP;
-        }
+        if (add_hit(st, rec, t, score) < 0)
+            return out_of_memory(st, rec);
         st->assigned[t]++;
         tagged = 1;
     }

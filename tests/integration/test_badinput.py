@@ -31,7 +31,7 @@ EXIT_REJECTED = 3
 MIB = 1 << 20
 REASONS = {"empty_message", "message_too_large", "invalid_utf8", "nul_byte", "invalid_json",
            "not_object", "wrong_type", "missing_body", "empty_body", "body_too_large",
-           "invalid_date"}
+           "invalid_date", "out_of_memory"}
 SEED = 20261128
 
 

@@ -1,8 +1,11 @@
 /*
  * test_allocfail.c - allocation failure injection (STYLE.md point 12):
- * decode, the processor chain (clean, entities, topics) and the encoder
- * run once per allocation with exactly that allocation failing, and must
- * neither crash nor leak.
+ * decode, the processor chain (clean, dedupe, entities, topics) and the
+ * encoder run once per allocation with exactly that allocation failing.
+ * They must neither crash nor leak, and must never publish a record with
+ * less in it than a run without failures: the outcome is the complete
+ * record, a rejection with reason out_of_memory, or nothing from the
+ * encoder.
  *
  * No wrapper in the product code: this binary defines malloc, calloc,
  * realloc and free itself (glibc supports replacing them; its own internal
@@ -24,6 +27,7 @@
 #include "core/conf.h"
 #include "core/decode.h"
 #include "core/encode.h"
+#include "core/log.h"
 #include "core/record.h"
 #include "core/settings.h"
 
@@ -160,29 +164,53 @@ char *strndup(const char *s, size_t max)
     "Ukrainian counterpart in Warsaw on Monday to discuss grain transit and sanctions "            \
     "against Russia, officials said. \xe2\x80\x94 AP"
 
+/* The reason every step gives when an allocation fails (decode.c and the
+ * processors). */
+#define OOM_REASON "out_of_memory"
+
 struct env {
     struct settings *s;
     struct chain *ch;
     struct decode_opts dopts;
 };
 
-static int env_open(void **state)
+/* Settings for `processors`; dedupe gets a small index (its default
+ * reserves 256 MiB, allocated per chain). */
+static struct settings *load_settings(const char *processors)
 {
     char err[512];
-    struct env *e = calloc(1, sizeof(*e));
-    assert_non_null(e);
     struct conf_file *cf = conf_load("config/wirestream.conf", err, sizeof(err));
     if (!cf)
         fail_msg("%s", err);
+    if (conf_override(cf, "pipeline", "processors", processors, err, sizeof(err)) < 0 ||
+        conf_override(cf, "processor.dedupe", "max_entries", "1000", err, sizeof(err)) < 0 ||
+        conf_override(cf, "processor.dedupe", "memory_budget", "0", err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    struct settings *s = settings_load(cf, err, sizeof(err));
+    if (!s)
+        fail_msg("%s", err);
+    return s;
+}
+
+static struct chain *make_chain(const struct settings *s)
+{
+    char err[512];
+    struct chain *ch = chain_new(s, NULL, err, sizeof(err));
+    if (!ch)
+        fail_msg("%s", err);
+    return ch;
+}
+
+static int env_open(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    assert_non_null(e);
+    log_setup(LOG_ERROR, 0);   /* one "out of memory" warning per run otherwise */
     /* dedupe keeps state across records; the others start each record
-     * afresh, so a live-block count before and after one record is exact. */
-    assert_int_equal(
-        conf_override(cf, "pipeline", "processors", "clean, entities, topics", err, sizeof(err)),
-        0);
-    if (!(e->s = settings_load(cf, err, sizeof(err))))
-        fail_msg("%s", err);
-    if (!(e->ch = chain_new(e->s, NULL, err, sizeof(err))))
-        fail_msg("%s", err);
+     * afresh, so a live-block count before and after one record is exact.
+     * test_cold_chain covers dedupe with a new chain per run. */
+    e->s = load_settings("clean, entities, topics");
+    e->ch = make_chain(e->s);
     e->dopts.format = INPUT_AUTO;
     e->dopts.max_body_size = (size_t)e->s->input.max_body_size;
     e->dopts.max_message_size = (size_t)e->s->input.max_message_size;
@@ -200,26 +228,148 @@ static int env_close(void **state)
 }
 
 #if ALLOC_REPLACED
-/* One record through decode, the chain and the encoder. Returns the
- * encoded line (caller frees) or NULL when any step gave up. */
-static char *one(struct env *e, const char *in)
+/* What became of one input. */
+enum outcome_kind {
+    DECODE_GAVE_UP,    /* the decoder rejected it (code) */
+    REJECTED,          /* a processor rejected it (code): dead letter */
+    DROPPED,           /* VERDICT_DROP: kept out of the enriched topics */
+    ENCODE_GAVE_UP,    /* the encoder returned nothing: never partial */
+    PUBLISHED,         /* line */
+};
+
+struct outcome {
+    enum outcome_kind kind;
+    char code[48];
+    char *line;        /* PUBLISHED only; the caller frees it */
+};
+
+static const char *const outcome_names[] = {"decode gave up", "rejected", "dropped",
+                                            "encode gave up", "published"};
+
+/* One record through decode, the chain and the encoder. */
+static void run_record(struct chain *ch, const struct decode_opts *dopts, const char *in,
+                       struct outcome *out)
 {
     struct decode_error derr = {0};
     size_t len;
-    char *line = NULL;
-    struct record *rec = decode_article(in, strlen(in), &e->dopts, &derr);
+    memset(out, 0, sizeof(*out));
+    struct record *rec = decode_article(in, strlen(in), dopts, &derr);
     if (!rec) {
         if (!derr.code)
             fail_msg("decode_article failed without a reason code (allocation %ld)", alloc_calls);
-        return NULL;
+        out->kind = DECODE_GAVE_UP;
+        snprintf(out->code, sizeof(out->code), "%s", derr.code);
+        return;
     }
-    if (chain_process(e->ch, rec) == VERDICT_KEEP)
-        line = encode_record_line(rec, OUTPUT_RECORD, 0, &len);
+    enum verdict v = chain_process(ch, rec);
+    if (v == VERDICT_REJECT) {
+        out->kind = REJECTED;
+        snprintf(out->code, sizeof(out->code), "%s", rec->reject_code ? rec->reject_code : "(none)");
+    } else if (v == VERDICT_DROP) {
+        out->kind = DROPPED;
+    } else if ((out->line = encode_record_line(rec, OUTPUT_RECORD, 0, &len))) {
+        out->kind = PUBLISHED;
+    } else {
+        out->kind = ENCODE_GAVE_UP;
+    }
     record_free(rec);
-    return line;
 }
 
-/* Fails allocation 1, 2, ... K in turn (K: the calls one record makes). */
+/* The encoded line or NULL (any other outcome). */
+static char *one(struct env *e, const char *in)
+{
+    struct outcome o;
+    run_record(e->ch, &e->dopts, in, &o);
+    return o.line;
+}
+
+/* Size of a top-level array of an encoded record, -1 when absent. Jansson
+ * allocates from its own code, which the allocator never fails. */
+static long array_len(const char *line, const char *key)
+{
+    json_t *o = json_loads(line, 0, NULL);
+    json_t *a = o ? json_object_get(o, key) : NULL;
+    long n = json_is_array(a) ? (long)json_array_size(a) : -1;
+    json_decref(o);
+    return n;
+}
+
+/* Top-level keys whose values differ, for the failure message. */
+static void differing_keys(const char *got, const char *want, char *out, size_t outlen)
+{
+    json_t *g = json_loads(got, 0, NULL), *w = json_loads(want, 0, NULL);
+    const char *key;
+    json_t *val;
+    size_t used = 0;
+    out[0] = '\0';
+    if (g && w) {
+        json_object_foreach(w, key, val) {
+            if (!json_equal(val, json_object_get(g, key)) && used < outlen) {
+                int k = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", key);
+                used += k > 0 ? (size_t)k : 0;
+            }
+        }
+    }
+    json_decref(g);
+    json_decref(w);
+}
+
+struct tally {
+    long total, same, rejected, decode_oom, encode_gave_up;
+};
+
+/*
+ * The rule for a failed allocation: the complete record (it was
+ * recoverable), or a rejection with reason out_of_memory (decoder or
+ * processor), or no output at all from the encoder. Never a record
+ * published or dropped with less than the reference run had: fewer
+ * entities or topics, no dateline, agency, headline, id or dedupe result.
+ */
+static void check_outcome(struct outcome *got, const char *want, long n, struct tally *t)
+{
+    switch (got->kind) {
+    case PUBLISHED:
+        if (strcmp(got->line, want) != 0) {
+            char keys[256];
+            differing_keys(got->line, want, keys, sizeof(keys));
+            fail_msg("allocation %ld of %ld failing published a different record "
+                     "(entities %ld, want %ld; topics %ld, want %ld; differs in: %s):\n%s",
+                     n + 1, t->total, array_len(got->line, "entities"),
+                     array_len(want, "entities"), array_len(got->line, "topics"),
+                     array_len(want, "topics"), keys, got->line);
+        }
+        t->same++;
+        break;
+    case REJECTED:
+    case DECODE_GAVE_UP:
+        if (strcmp(got->code, OOM_REASON) != 0)
+            fail_msg("allocation %ld of %ld failing: %s with reason '%s', want '" OOM_REASON "'",
+                     n + 1, t->total, outcome_names[got->kind], got->code);
+        if (got->kind == REJECTED)
+            t->rejected++;
+        else
+            t->decode_oom++;
+        break;
+    case ENCODE_GAVE_UP:
+        t->encode_gave_up++;
+        break;
+    case DROPPED:
+        fail_msg("allocation %ld of %ld failing: the record was dropped", n + 1, t->total);
+    }
+    free(got->line);
+    got->line = NULL;
+}
+
+static void print_tally(const char *what, const struct tally *t)
+{
+    print_message("%s: %ld allocations, each failed once: %ld complete, %ld rejected "
+                  "(" OOM_REASON "), %ld decoder " OOM_REASON ", %ld encoder gave up\n",
+                  what, t->total, t->same, t->rejected, t->decode_oom, t->encode_gave_up);
+    assert_int_equal(t->same + t->rejected + t->decode_oom + t->encode_gave_up, t->total);
+}
+
+/* Fails allocation 1, 2, ... K in turn (K: the calls one record makes) on
+ * a chain that has processed records before. */
 static void fail_each_allocation(struct env *e, const char *in)
 {
     /* Warm-up: lazily built scratch buffers reach their size, libc and
@@ -229,33 +379,28 @@ static void fail_each_allocation(struct env *e, const char *in)
     char *want = one(e, in);
     assert_non_null(want);
 
+    struct tally t = {0};
     alloc_calls = 0;
     long base = alloc_live;
     free(one(e, in));
-    long total = alloc_calls;
+    t.total = alloc_calls;
     assert_int_equal(alloc_live, base);
-    assert_true(total > 10);
+    assert_true(t.total > 10);
 
-    long gave_up = 0, same = 0;
-    for (long n = 0; n < total; n++) {
+    for (long n = 0; n < t.total; n++) {
+        struct outcome got;
         base = alloc_live;
         alloc_calls = 0;
         alloc_failed = 0;
         alloc_countdown = n;
-        char *got = one(e, in);
+        run_record(e->ch, &e->dopts, in, &got);
         alloc_countdown = -1;
         assert_true(alloc_failed);
-        if (got) {
-            same += strcmp(got, want) == 0;
-            if (getenv("ALLOCFAIL_SHOW") && strcmp(got, want) != 0)
-                fprintf(stderr, "--- allocation %ld:\n%s\n", n + 1, got);
-            free(got);
-        } else {
-            gave_up++;
-        }
-        if (alloc_live != base)
-            fail_msg("allocation %ld of %ld failing leaks %ld block(s)", n + 1, total,
-                     alloc_live - base);
+        long live = alloc_live;
+        check_outcome(&got, want, n, &t);
+        if (live != base + (got.kind == PUBLISHED))
+            fail_msg("allocation %ld of %ld failing leaks %ld block(s)", n + 1, t.total,
+                     live - base - (got.kind == PUBLISHED));
     }
     /* Still healthy afterwards: the same output as before. */
     char *again = one(e, in);
@@ -263,9 +408,97 @@ static void fail_each_allocation(struct env *e, const char *in)
     assert_string_equal(again, want);
     free(again);
     free(want);
-    print_message("%ld allocations, each failed once: %ld gave up, %ld same output, "
-                  "%ld degraded output\n",
-                  total, gave_up, same, total - gave_up - same);
+    print_tally("warm chain", &t);
+}
+
+/* A copy of s with the first `from` replaced by `to` (caller frees). */
+static char *replace_once(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    assert_non_null(at);
+    size_t head = (size_t)(at - s), fl = strlen(from), tl = strlen(to);
+    char *out = malloc(strlen(s) - fl + tl + 1);
+    assert_non_null(out);
+    memcpy(out, s, head);
+    memcpy(out + head, to, tl);
+    strcpy(out + head + tl, at + fl);
+    return out;
+}
+
+/*
+ * The same on a new chain for every run, dedupe included: the processors'
+ * scratch buffers are allocated during the record (the first record of a
+ * process meets those allocations), and dedupe's decision, which depends
+ * on what it remembers, is the same in every run. With `prime`, that
+ * record goes through first (no failure), so `in` is a near duplicate of
+ * it: a record marked unique because dedupe could not check it shows.
+ * `prime` should be shorter, so that fingerprinting `in` allocates.
+ */
+static void fail_each_allocation_cold(const struct decode_opts *dopts, const char *prime,
+                                      const char *in, const char *want_status)
+{
+    struct settings *s = load_settings("clean, dedupe, entities, topics");
+    struct outcome got;
+    struct tally t = {0};
+    char status[64];
+    struct chain *ch;
+
+    /* Warm-up of libc and Jansson, then the reference. */
+    for (int i = 0; i < 2; i++) {
+        ch = make_chain(s);
+        if (prime) {
+            run_record(ch, dopts, prime, &got);
+            free(got.line);
+        }
+        run_record(ch, dopts, in, &got);
+        if (i == 0)
+            free(got.line);
+        chain_free(ch);
+    }
+    char *want = got.line;
+    assert_int_equal(got.kind, PUBLISHED);
+    snprintf(status, sizeof(status), "\"status\":\"%s\"", want_status);
+    if (!strstr(want, status))
+        fail_msg("reference run: want %s in %s", status, want);
+
+    long base = alloc_live;
+    ch = make_chain(s);
+    if (prime) {
+        run_record(ch, dopts, prime, &got);
+        free(got.line);
+    }
+    alloc_calls = 0;
+    run_record(ch, dopts, in, &got);
+    t.total = alloc_calls;
+    assert_int_equal(got.kind, PUBLISHED);
+    assert_string_equal(got.line, want);
+    free(got.line);
+    chain_free(ch);
+    assert_int_equal(alloc_live, base);
+
+    for (long n = 0; n < t.total; n++) {
+        base = alloc_live;
+        ch = make_chain(s);
+        if (prime) {
+            run_record(ch, dopts, prime, &got);
+            free(got.line);
+        }
+        alloc_calls = 0;
+        alloc_failed = 0;
+        alloc_countdown = n;
+        run_record(ch, dopts, in, &got);
+        alloc_countdown = -1;
+        assert_true(alloc_failed);
+        chain_free(ch);
+        long live = alloc_live;
+        check_outcome(&got, want, n, &t);
+        if (live != base + (got.kind == PUBLISHED))
+            fail_msg("new chain: allocation %ld of %ld failing leaks %ld block(s)", n + 1,
+                     t.total, live - base - (got.kind == PUBLISHED));
+    }
+    free(want);
+    settings_free(s);
+    print_tally(prime ? "new chain, near duplicate" : "new chain, first record", &t);
 }
 #endif
 
@@ -299,6 +532,33 @@ static void test_text_story(void **state)
     struct env *e = *state;
     e->dopts.format = INPUT_TEXT;
     fail_each_allocation(e, TEXT_STORY);
+#endif
+}
+
+static void test_cold_chain(void **state)
+{
+    if (!replaced_allocator_active())
+        skip();
+#if ALLOC_REPLACED
+    struct env *e = *state;
+    struct decode_opts dopts = e->dopts;
+    /* Earlier, shorter versions of the stories (another id, a sentence or
+     * a phrase less): dedupe's buffers must grow for the longer one. */
+    char *prime_json = replace_once(STORY, "\"a1\"", "\"a0\"");
+    char *p = replace_once(prime_json, "NATO Secretary General Mark Rutte said the alliance "
+                                       "would meet in Brussels. ", "");
+    free(prime_json);
+    prime_json = p;
+    char *prime_text = replace_once(TEXT_STORY, " and sanctions against Russia", "");
+
+    dopts.format = INPUT_AUTO;
+    fail_each_allocation_cold(&dopts, NULL, STORY, "unique");
+    fail_each_allocation_cold(&dopts, prime_json, STORY, "near_duplicate");
+    dopts.format = INPUT_TEXT;
+    fail_each_allocation_cold(&dopts, NULL, TEXT_STORY, "unique");
+    fail_each_allocation_cold(&dopts, prime_text, TEXT_STORY, "near_duplicate");
+    free(prime_json);
+    free(prime_text);
 #endif
 }
 
@@ -339,6 +599,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_story),
         cmocka_unit_test(test_text_story),
+        cmocka_unit_test(test_cold_chain),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, env_open, env_close);

@@ -165,6 +165,28 @@ static void test_datelines(void **state)
         {"ANKARA, June 2 - Turkey's parliament met.", "ANKARA", NULL},
         {"PORT-AU-PRINCE (Reuters) - Gangs blocked roads.", "PORT-AU-PRINCE", "Reuters"},
         {"VILNIUS, Lithuania, July 11 (Reuters) - Leaders arrived.", "VILNIUS", "Reuters"},
+        /* Agencies the configuration does not list: any short run of
+         * capitalised words in the dateline's parentheses. */
+        {"BOSTON, May 30 (Wirestream) - The city council voted.", "BOSTON", "Wirestream"},
+        {"KYIV, June 2 (Staff) - An agency not in the list is still a credit.", "KYIV",
+         "Staff"},
+        {"LAGOS (Premium Times) \xE2\x80\x94 Fuel queues returned.", "LAGOS", "Premium Times"},
+        {"SEOUL, Oct 3 (Yonhap News Agency) \xE2\x80\x93 Talks resumed.", "SEOUL",
+         "Yonhap News Agency"},
+        {"NEW DELHI, Jan 5 (Press Trust of India) - Ministers met.", "NEW DELHI",
+         "Press Trust of India"},
+        {"LONDON (Dow Jones & Co.) -- Markets opened lower.", "LONDON", "Dow Jones & Co."},
+        {"MANCHESTER, March 3 (Channel 4) - Fans gathered.", "MANCHESTER", "Channel 4"},
+        {"S\xC3\x83O PAULO (Ag\xC3\xAAncia Brasil) - Rain fell.", "S\xC3\x83O PAULO",
+         "Ag\xC3\xAAncia Brasil"},
+        {"Kyiv, June 2 (Kyiv Independent) - Sirens sounded.", "Kyiv", "Kyiv Independent"},
+        /* Forty bytes and five words are still an agency. */
+        {"DARWIN (Northern Territory Press Agency Newsroom) - Storms hit.", "DARWIN",
+         "Northern Territory Press Agency Newsroom"},
+        /* No agency part: unchanged. */
+        {"GAZA, Nov 20 - Aid trucks crossed.", "GAZA", NULL},
+        {"Kyiv, June 2 - Air defences were active.", "Kyiv", NULL},
+        {"BEIRUT \xE2\x80\x93 Power cuts spread.", "BEIRUT", NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct record *rec = run(fx, cases[i].body);
@@ -201,7 +223,22 @@ static void test_no_false_datelines(void **state)
         "The U.S. - backed plan was presented in Geneva.",
         "US - China talks resumed on Tuesday.",
         "Officials said on Friday that the talks had stalled.",
-        "KYIV, June 2 (Staff) - An unknown agency is not a credit.",
+        /* Parentheses that do not hold an agency name. */
+        "WASHINGTON, May 3 (the day after the vote) - Lawmakers met again.",
+        "WASHINGTON, May 3 (AP and the day after the vote) - Lawmakers met again.",
+        "KYIV, June 2 (2023) - Figures were revised.",
+        "KYIV (June 2) - Sirens sounded.",
+        "KYIV, June 2 (Monday) - Sirens sounded.",
+        "KYIV, June 2 (UPDATE 1) - Sirens sounded.",
+        "KYIV, June 2 (D) - Sirens sounded.",
+        "KYIV, June 2 (Reuters, AP) - Sirens sounded.",
+        "KYIV, June 2 (Smith of) - Sirens sounded.",
+        "KYIV, June 2 (Ukrainian National News Agency Kyiv Bureau) - Six words.",
+        "KYIV, June 2 (Internationalnachrichtenagenturdienststelle) - One long word.",
+        "DARWIN (Northern Territory Press Agency Newsrooms) - Forty-one bytes.",
+        "KYIV, June 2 ( Staff ) - Spaces inside.",
+        /* A mixed-case name with an unlisted agency but no date: a sentence. */
+        "Pelosi (Democrats) - the speaker said on Friday.",
         "Moscow and Beijing, in a joint statement issued on Tuesday evening after talks - rejected it.",
         "NATO - the alliance founded in 1949 - met on Friday.",
     };
@@ -237,6 +274,10 @@ static void test_trailing_credit(void **state)
         {"Fighting went on.\n\n\xE2\x80\x94 Staff writer", "Fighting went on.\n\n\xE2\x80\x94 Staff writer",
          NULL},
         {"\xE2\x80\x94 AP", "\xE2\x80\x94 AP", NULL},   /* a lone paragraph is the story */
+        /* Credits still need the configured list (unlike datelines): a
+         * false match would cut the story's last paragraph. */
+        {"Fighting went on.\n\n\xE2\x80\x94 Wirestream", "Fighting went on.\n\n\xE2\x80\x94 Wirestream",
+         NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct record *rec = run(fx, cases[i].body);
