@@ -765,6 +765,26 @@ static int plausible_agency(const char *s, size_t n)
     return !last_joining && letters >= 2;
 }
 
+/* 1 if the parenthesis spells out the place, an acronym ("NATO (North
+ * Atlantic Treaty Organization) - the alliance..."): its capitalised
+ * words' initials are the place's letters. */
+static int spells_out(const char *place, size_t pn, const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((i == 0 || s[i - 1] == ' ') && isupper((unsigned char)s[i])) {
+            while (k < pn && !isalpha((unsigned char)place[k]))
+                k++;
+            if (k >= pn || toupper((unsigned char)place[k]) != s[i])
+                return 0;
+            k++;
+        }
+    }
+    while (k < pn && !isalpha((unsigned char)place[k]))
+        k++;
+    return k == pn;
+}
+
 /* Sets rec->dateline (and rec->agency when the input had none) from a
  * dateline at the start of the body. 0 (also when there is none), -1 on
  * allocation failure. */
@@ -824,9 +844,11 @@ static int parse_dateline(struct clean *cl, struct record *rec)
         ag = b + i + 1;
         agn = (size_t)(close - ag);
         /* An unlisted name is taken after a place in capitals or a date
-         * only: "Smith (Labour) - said" is no dateline. */
+         * only ("Smith (Labour) - said" is no dateline), and not when it
+         * spells out the place. */
         if (!is_agency(cl->conf, ag, agn) &&
-            !((upper || has_date) && plausible_agency(ag, agn)))
+            (!(upper || has_date) || !plausible_agency(ag, agn) ||
+             spells_out(b, place_end, ag, agn)))
             return 0;
         has_agency = 1;
         i = (size_t)(close - b) + 1;

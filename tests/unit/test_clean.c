@@ -239,6 +239,10 @@ static void test_no_false_datelines(void **state)
         "KYIV, June 2 ( Staff ) - Spaces inside.",
         /* A mixed-case name with an unlisted agency but no date: a sentence. */
         "Pelosi (Democrats) - the speaker said on Friday.",
+        /* An acronym spelled out. */
+        "NATO (North Atlantic Treaty Organization) - the alliance met on Friday.",
+        "UN (United Nations) \xE2\x80\x94 the council voted.",
+        "IAEA (International Atomic Energy Agency) - inspectors arrived.",
         "Moscow and Beijing, in a joint statement issued on Tuesday evening after talks - rejected it.",
         "NATO - the alliance founded in 1949 - met on Friday.",
     };
