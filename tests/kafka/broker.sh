@@ -15,7 +15,11 @@
 #
 # Environment: WS_CACHE (cache root, default ~/.cache/wirestream),
 # WS_KAFKA_VERSION (default below), WS_KAFKA_START_TIMEOUT (s, default 90),
-# WS_KAFKA_LOG_LEVEL (broker root log level, default WARN), JAVA_HOME.
+# WS_KAFKA_LOG_LEVEL (broker root log level, default WARN), JAVA_HOME,
+# WS_KAFKA_PROFILE: "test" (default: the client JIT only and a small serial
+# heap, for a fast start) or "bench" (the full JIT and a 1 GiB G1 heap, as a
+# production broker runs: the client-only JIT doubles the broker's median
+# latency and its collector pauses dominate the tail; see docs/benchmarks.md).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -104,8 +108,12 @@ cluster_id() {
 }
 
 java_opts() {  # java_opts DIR: the JVM options, in the JOPTS array
-    JOPTS=(-Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
-           -Djava.awt.headless=true -Dlog4j2.configurationFile="$HERE/log4j2.properties"
+    case "${WS_KAFKA_PROFILE:-test}" in
+        test)  JOPTS=(-Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1) ;;
+        bench) JOPTS=(-Xms1g -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=10) ;;
+        *) echo "broker.sh: WS_KAFKA_PROFILE must be test or bench" >&2; exit 2 ;;
+    esac
+    JOPTS+=(-Djava.awt.headless=true -Dlog4j2.configurationFile="$HERE/log4j2.properties"
            -Dws.kafka.log.level="${WS_KAFKA_LOG_LEVEL:-WARN}"
            -Dkafka.logs.dir="$1/logs" -cp "$LIBS/*")
 }
