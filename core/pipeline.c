@@ -256,7 +256,7 @@ static void send_ready_writes(struct pipeline *p, int now)
         struct job *j = p->fifo;
         if (j->writes && !now) {
             if (p->ev_writes && !evtimer_pending(p->ev_writes, NULL)) {
-                struct timeval tv = {0, STATE_BATCH_MS * 1000};
+                struct timeval tv = {0, (suseconds_t)STATE_BATCH_MS * 1000};
                 evtimer_add(p->ev_writes, &tv);
             }
             return;

@@ -747,14 +747,14 @@ static int plausible_agency(const char *s, size_t n)
         if (capital_at(s + w, n - w)) {
             if (word_in(s + w, wn, not_agency))
                 return 0;
-        } else if (words == 1) {
-            return 0;                                   /* "(the day after...)", "(2023)" */
-        } else if (isdigit((unsigned char)s[w]) || (wn == 1 && s[w] == '&')) {
+        } else if (words > 1 && (isdigit((unsigned char)s[w]) || (wn == 1 && s[w] == '&'))) {
             /* "Channel 4", "Dow Jones & Co" */
-        } else if (word_in(s + w, wn, joining)) {
+        } else if (words > 1 && word_in(s + w, wn, joining)) {
             last_joining = 1;
         } else {
-            return 0;                                   /* a lower-case word */
+            /* A lower-case word, or a first word without a capital:
+             * "(the day after...)", "(2023)". */
+            return 0;
         }
         if (i < n) {
             i++;                                        /* the single space */
