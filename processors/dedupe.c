@@ -25,12 +25,12 @@
 #define DAY_MS (24LL * 3600 * 1000)
 #define MAX_CANDIDATES 256
 #define PREFETCH_AHEAD 4   /* candidates ahead whose sketch is prefetched */
-/* Decoded sketches kept, direct-mapped by sequence number. A handful of
- * entries sit in the buckets of band keys that boilerplate shingles make
- * common, so they are candidates for article after article (9 of 10
- * comparisons on the generated corpus meet a cached sketch): decoding is
- * most of a comparison's cost. */
-#define SKETCH_CACHE 4096
+/* Decoded sketches kept, direct-mapped by sequence number (2.2 MB). The
+ * entries in the buckets of band keys that boilerplate shingles make common
+ * are candidates for article after article, and decoding is most of a
+ * comparison's cost. On the 100k-article bench corpus 94.5% of comparisons
+ * meet a cached sketch (80.6% with 4,096 slots, 99.1% with 65,536). */
+#define SKETCH_CACHE 16384
 
 struct decoded_sketch {
     uint64_t seq;                 /* 0: empty (sequence numbers start at 1) */
