@@ -98,7 +98,6 @@ void minhash_set_free(struct minhash_set *set)
         return;
     free(set->keys);
     free(set->list);
-    free(set->table);
     free(set->bitmaps);
     memset(set, 0, sizeof(*set));
 }
@@ -154,22 +153,11 @@ static const uint64_t *bitmap_for(struct minhash_set *set, unsigned shift)
     return map;
 }
 
-/* Sizes the set's buffers for up to n keys and empties the table. */
+/* Sizes the set's buffers for up to n keys and empties it. */
 static int set_reserve(struct minhash_set *set, size_t n)
 {
     if (set->sorted)
         bitmaps_reset(set);
-    size_t tcap = 64;
-    while (tcap < 2 * n)
-        tcap <<= 1;
-    if (tcap > set->tcap) {
-        uint64_t *t = malloc(tcap * sizeof(*t));
-        if (!t)
-            return -1;
-        free(set->table);
-        set->table = t;
-        set->tcap = tcap;
-    }
     if (n > set->cap) {
         uint64_t *k = malloc(n * sizeof(*k)), *l = malloc(n * sizeof(*l));
         if (!k || !l) {
@@ -183,10 +171,6 @@ static int set_reserve(struct minhash_set *set, size_t n)
         set->list = l;
         set->cap = n;
     }
-    /* Only the part in use is cleared: a huge body once does not make
-     * every later one pay for its table. */
-    set->tcap_used = tcap;
-    memset(set->table, 0, tcap * sizeof(*set->table));
     set->n = 0;
     set->sorted = 0;
     return 0;
@@ -217,14 +201,9 @@ static inline void bins_add(struct bins *b, uint64_t h)
      * (the top bits) and of the band minimum (31..0). 0 marks an empty slot. */
     uint64_t key = (h << BIN_BITS) | (h >> (64 - BIN_BITS));
     key = key ? key : 1;
-    struct minhash_set *set = b->set;
-    size_t mask = set->tcap_used - 1, i = (size_t)(key >> 8) & mask;
-    while (set->table[i] && set->table[i] != key)
-        i = (i + 1) & mask;
-    if (!set->table[i]) {
-        set->table[i] = key;
-        set->list[set->n++] = key;
-    }
+    /* Repeats too: set_sort() drops them (cheaper than a table lookup per
+     * shingle, and most shingles of an article occur once). */
+    b->set->list[b->set->n++] = key;
 }
 
 static int bins_has(const struct bins *b, unsigned bin)
@@ -296,9 +275,10 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
 
 static int cmp_u64(const void *a, const void *b);
 
-/* Sorts the arrival list into keys, ascending, and fills upto[]. The keys
- * are uniform hashes: one counting pass on their top 8 bits leaves a
- * nearly sorted array that insertion sort finishes in about one sweep. */
+/* Sorts the arrival list into keys, ascending and without repeats (set->n
+ * becomes the distinct count), and fills upto[]. The keys are uniform
+ * hashes: one counting pass on their top 8 bits leaves a nearly sorted
+ * array that insertion sort finishes in about one sweep. */
 static void set_sort(struct minhash_set *set)
 {
     size_t n = set->n;
@@ -324,6 +304,11 @@ static void set_sort(struct minhash_set *set)
             keys[j] = v;
         }
     }
+    size_t d = n ? 1 : 0;
+    for (size_t i = 1; i < n; i++)
+        if (keys[i] != keys[d - 1])
+            keys[d++] = keys[i];
+    set->n = n = d;
     set->sorted = 1;
     /* upto[s]: keys below 2^(64-s), i.e. with at least s leading zeros.
      * Four tallies: most keys land in the first buckets, and one tally
@@ -524,8 +509,8 @@ int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
         hash_shingles(ctx, toks, skip_off, skip_len, 0, &b);
     if (b.n == 0)                       /* only the dateline: use it all */
         hash_shingles(ctx, toks, 0, 0, 0, &b);
-    out->nshingles = set->n > UINT32_MAX ? UINT32_MAX : (uint32_t)set->n;
     set_sort(set);
+    out->nshingles = set->n > UINT32_MAX ? UINT32_MAX : (uint32_t)set->n;
     make_sketch(set, out);
 
     /* Optimal densification (Shrivastava 2017): an empty bin borrows the

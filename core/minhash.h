@@ -64,10 +64,8 @@ struct minhash {
  * every body, release with minhash_set_free(). */
 struct minhash_set {
     uint64_t *keys;        /* n distinct keys, ascending */
-    uint64_t *list;        /* scratch: the same keys in arrival order */
+    uint64_t *list;        /* scratch: the keys in arrival order, repeats included */
     size_t n, cap;
-    uint64_t *table;       /* scratch: open addressing, tcap slots allocated */
-    size_t tcap, tcap_used;
     uint32_t upto[65];     /* keys with >= s leading zeros: keys[0 .. upto[s]) */
     int sorted;            /* keys ascending (always, after minhash_compute) */
     /* Scratch for minhash_compare(): for a few window shifts, a bitmap of
@@ -134,7 +132,7 @@ void minhash_compare_values(struct minhash_set *a, const uint16_t *v, unsigned n
  * inside the sketch's window (one per shift, built once per query, while the
  * window holds at most MINHASH_BITMAP_LIMIT query keys); past that it does
  * one binary search per sketch value, so its cost is bounded by
- * O(64 log n). Bodies with more than MINHASH_SCAN_LIMIT distinct shingles
+ * O(64 log n). Bodies with more than MINHASH_SCAN_LIMIT shingles
  * are sorted by qsort. */
 #define MINHASH_SCAN_LIMIT 4096
 #define MINHASH_BITMAP_LIMIT 4096
