@@ -267,6 +267,30 @@ static int seen(const uint64_t *out, size_t n, uint64_t seq, uint64_t filter[4])
     return 0;
 }
 
+/* One band's walk: band-major, the old order (used when the list may fill
+ * up, so that which entries make it stays what it was). */
+static size_t walk_band(const struct dedupe_index *idx, const struct minhash *mh, unsigned j,
+                        uint32_t link, unsigned probe_limit, uint64_t *out, size_t n,
+                        size_t max, uint64_t filter[4])
+{
+    unsigned want = minhash_nibble(mh->check, j);
+    uint64_t prev = UINT64_MAX;
+    for (unsigned steps = 0; steps < probe_limit && n < max; steps++) {
+        uint64_t seq = resolve(idx, link);
+        if (!seq || seq >= prev)      /* evicted, or a stale link */
+            break;
+        prev = seq;
+        const struct dedupe_entry *e = slot_of(idx, seq);
+        /* The band key's residue must agree: a cheap filter for entries
+         * that only share the bucket. */
+        if (minhash_nibble(e->check, j) == want && !(e->flags & DEDUPE_ENTRY_DEAD) &&
+            !seen(out, n, seq, filter))
+            out[n++] = seq;
+        link = idx->next[(seq % idx->cap) * NCHAIN + j];
+    }
+    return n;
+}
+
 size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minhash *mh,
                                unsigned probe_limit, uint64_t *out, size_t max)
 {
@@ -279,23 +303,45 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
         heads[j] = &idx->heads[j * idx->hsize + band_bucket(idx, j, mh->bands[j])];
         __builtin_prefetch(heads[j]);
     }
-    for (unsigned j = 0; j < MINHASH_BANDS && n < max; j++) {
-        uint32_t link = *heads[j];
-        unsigned want = minhash_nibble(mh->check, j);
-        uint64_t prev = UINT64_MAX;
-        for (unsigned steps = 0; steps < probe_limit && n < max; steps++) {
-            uint64_t seq = resolve(idx, link);
-            if (!seq || seq >= prev)      /* evicted, or a stale link */
-                break;
-            prev = seq;
-            const struct dedupe_entry *e = slot_of(idx, seq);
-            /* The band key's residue must agree: a cheap filter for
-             * entries that only share the bucket. */
-            if (minhash_nibble(e->check, j) == want && !(e->flags & DEDUPE_ENTRY_DEAD) &&
-                !seen(out, n, seq, filter))
-                out[n++] = seq;
-            link = idx->next[(seq % idx->cap) * NCHAIN + j];
+    if ((size_t)probe_limit * MINHASH_BANDS > max) {
+        for (unsigned j = 0; j < MINHASH_BANDS && n < max; j++)
+            n = walk_band(idx, mh, j, *heads[j], probe_limit, out, n, max, filter);
+        return n;
+    }
+    /* The list cannot fill up: the 16 walks go in step, one entry of each
+     * per round, so that their cache misses (an entry, then its link, in a
+     * large index) overlap instead of following each other. The same
+     * entries come out as band by band, in another order. */
+    uint64_t seq[MINHASH_BANDS], prev[MINHASH_BANDS];
+    for (unsigned j = 0; j < MINHASH_BANDS; j++) {
+        seq[j] = resolve(idx, *heads[j]);
+        prev[j] = UINT64_MAX;
+        if (seq[j]) {
+            __builtin_prefetch(slot_of(idx, seq[j]));
+            __builtin_prefetch(&idx->next[(seq[j] % idx->cap) * NCHAIN + j]);
         }
+    }
+    for (unsigned steps = 0; steps < probe_limit; steps++) {
+        int live = 0;
+        for (unsigned j = 0; j < MINHASH_BANDS; j++) {
+            uint64_t s = seq[j];
+            if (!s || s >= prev[j])       /* evicted, or a stale link */
+                continue;
+            live = 1;
+            prev[j] = s;
+            const struct dedupe_entry *e = slot_of(idx, s);
+            if (minhash_nibble(e->check, j) == minhash_nibble(mh->check, j) &&
+                !(e->flags & DEDUPE_ENTRY_DEAD) && !seen(out, n, s, filter))
+                out[n++] = s;
+            uint64_t next = resolve(idx, idx->next[(s % idx->cap) * NCHAIN + j]);
+            seq[j] = next;
+            if (next && steps + 1 < probe_limit) {
+                __builtin_prefetch(slot_of(idx, next));
+                __builtin_prefetch(&idx->next[(next % idx->cap) * NCHAIN + j]);
+            }
+        }
+        if (!live)
+            break;
     }
     return n;
 }

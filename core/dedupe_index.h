@@ -95,9 +95,10 @@ const char *dedupe_entry_cluster(const struct dedupe_index *idx,
                                  const struct dedupe_entry *e, size_t *len);
 
 /*
- * Candidates for mh: live entries sharing at least one band, newest first
- * per band, each once, at most probe_limit entries walked per band. Writes
- * up to max sequence numbers to out and returns the count.
+ * Candidates for mh: live entries sharing at least one band, each once, at
+ * most probe_limit entries walked per band, newest first. Writes up to max
+ * sequence numbers to out and returns the count. The order of the list is
+ * not specified (the bands are walked in step when the list cannot fill).
  */
 size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minhash *mh,
                                unsigned probe_limit, uint64_t *out, size_t max);
