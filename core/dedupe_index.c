@@ -267,6 +267,14 @@ static int seen(const uint64_t *out, size_t n, uint64_t seq, uint64_t filter[4])
     return 0;
 }
 
+/* Whether an entry met in band j's bucket is a candidate: the band key's
+ * residue must agree (a cheap filter for entries that only share the
+ * bucket) and the entry must be live. */
+static inline int is_candidate(const struct dedupe_entry *e, unsigned j, unsigned want)
+{
+    return minhash_nibble(e->check, j) == want && !(e->flags & DEDUPE_ENTRY_DEAD);
+}
+
 /* One band's walk: band-major, the old order (used when the list may fill
  * up, so that which entries make it stays what it was). */
 static size_t walk_band(const struct dedupe_index *idx, const struct minhash *mh, unsigned j,
@@ -280,11 +288,7 @@ static size_t walk_band(const struct dedupe_index *idx, const struct minhash *mh
         if (!seq || seq >= prev)      /* evicted, or a stale link */
             break;
         prev = seq;
-        const struct dedupe_entry *e = slot_of(idx, seq);
-        /* The band key's residue must agree: a cheap filter for entries
-         * that only share the bucket. */
-        if (minhash_nibble(e->check, j) == want && !(e->flags & DEDUPE_ENTRY_DEAD) &&
-            !seen(out, n, seq, filter))
+        if (is_candidate(slot_of(idx, seq), j, want) && !seen(out, n, seq, filter))
             out[n++] = seq;
         link = idx->next[(seq % idx->cap) * NCHAIN + j];
     }
@@ -329,9 +333,8 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
                 continue;
             live = 1;
             prev[j] = s;
-            const struct dedupe_entry *e = slot_of(idx, s);
-            if (minhash_nibble(e->check, j) == minhash_nibble(mh->check, j) &&
-                !(e->flags & DEDUPE_ENTRY_DEAD) && !seen(out, n, s, filter))
+            if (is_candidate(slot_of(idx, s), j, minhash_nibble(mh->check, j)) &&
+                !seen(out, n, s, filter))
                 out[n++] = s;
             uint64_t next = resolve(idx, idx->next[(s % idx->cap) * NCHAIN + j]);
             seq[j] = next;
