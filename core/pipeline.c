@@ -925,6 +925,24 @@ static struct timeval tv_ms(int64_t ms)
     return tv;
 }
 
+/* A drain that stops at its budget re-activates itself (event_active),
+ * and libevent runs events activated during a pass in that same pass: a
+ * busy consumer would then hold off the delivery reports, the timers
+ * (commits, batched state writes, stats) and the HTTP endpoint until its
+ * queue ran dry or back-pressure paused it. Checking for new events after
+ * every callback gives each of them its turn between two batches. */
+static struct event_base *new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    if (!cfg)
+        return NULL;
+    struct event_base *base = NULL;
+    if (event_config_set_max_dispatch_interval(cfg, NULL, 1, 0) == 0)
+        base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 static int chain_is_stateful(const struct settings *s)
 {
     for (size_t i = 0; i < s->pipeline.processors.n; i++) {
@@ -967,7 +985,7 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
     p->store.opaque = p;
     p->store.put = store_put;
 
-    if (!(p->offsets = offsets_new()) || !(p->base = event_base_new()) ||
+    if (!(p->offsets = offsets_new()) || !(p->base = new_base()) ||
         !(p->metrics = metrics_new(wall_ms()))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
