@@ -27,11 +27,14 @@
  *       --input TOPIC --output TOPIC --count N [--group ID] [--timeout S]
  *
  * Prints "RESULT passthrough <messages> <bytes> <seconds>": seconds from the
- * first message consumed to the last delivery acknowledged.
+ * first message consumed to the last delivery acknowledged; then
+ * "RESULT cpu <main> <all>": CPU seconds of the main thread and of the
+ * whole process (librdkafka's threads included), start-up to flush.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +93,15 @@ static void commit(rd_kafka_t *c, struct pt *pt, const char *topic, int async)
     rd_kafka_commit(c, l, async);
     rd_kafka_topic_partition_list_destroy(l);
     pt->dirty = 0;
+}
+
+static double cpu_seconds(int who)
+{
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 int main(int argc, char **argv)
@@ -243,6 +255,7 @@ int main(int argc, char **argv)
     double secs = pt.t_last - pt.t_first;
     printf("RESULT passthrough %llu %llu %.6f\n", (unsigned long long)pt.delivered,
            (unsigned long long)pt.bytes, secs);
+    printf("RESULT cpu %.3f %.3f\n", cpu_seconds(RUSAGE_THREAD), cpu_seconds(RUSAGE_SELF));
     printf("passthrough: %llu messages (%.1f MB) in %.2f s: %.0f messages/s, %.1f MB/s\n",
            (unsigned long long)pt.delivered, (double)pt.bytes / 1e6, secs,
            secs > 0 ? (double)pt.delivered / secs : 0.0,

@@ -297,9 +297,28 @@ if [ -n "$BROKER_DIR" ]; then
     log "kafka: loading $N articles"
     "$LAT" load -b "$BROKERS" -t bench.in "$CORPUS" >&2
 
+    # CPU seconds of a process so far (all its threads), or of its main
+    # thread alone; the broker's over each phase (its reader included).
+    CLK_TCK="$(getconf CLK_TCK)"
+    BPID="$(cat "$BROKER_DIR/pid")"
+    cpu_of() {  # cpu_of PID [main]
+        local f="/proc/$1/stat"
+        [ "${2:-}" = main ] && f="/proc/$1/task/$1/stat"
+        # Fields after the command name, which may hold spaces: utime, stime are 12, 13.
+        awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / hz }' "$f" 2>/dev/null || echo 0
+    }
+    CPU_ROWS="$WORK/cpu.tsv"
+    : >"$CPU_ROWS"
+    cpu_row() {  # cpu_row NAME MAIN_S ALL_S BROKER_S: CPU seconds for the N input articles
+        printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$CPU_ROWS"
+    }
+
     log "kafka: librdkafka passthrough"
+    B0="$(cpu_of "$BPID")"
     "$BB/passthrough" -q -b "$BROKERS" --input bench.in --output bench.pt --count "$N" >"$WORK/pt.txt"
     "$LAT" drain -b "$BROKERS" -n "$N" --idle 10 bench.pt >"$WORK/pt_drain.txt"
+    cpu_row "librdkafka consume → produce passthrough" "$(result cpu 1 "$WORK/pt.txt")" \
+        "$(result cpu 2 "$WORK/pt.txt")" "$(awk -v a="$B0" -v b="$(cpu_of "$BPID")" 'BEGIN { print b - a }')"
     cat "$WORK/pt.txt" "$WORK/pt_drain.txt" >&2
 
     wirestream_run() {  # wirestream_run TAG INPUT [extra args]: starts it, sets RUNPID
@@ -311,6 +330,10 @@ if [ -n "$BROKER_DIR" ]; then
             >"$WORK/run-$tag.log" 2>&1 &
         RUNPID=$!
         PIDS+=("$RUNPID")
+    }
+    run_cpu_row() {  # run_cpu_row NAME: the running wirestream's CPU since it started
+        cpu_row "$1" "$(cpu_of "$RUNPID" main)" "$(cpu_of "$RUNPID")" \
+            "$(awk -v a="$B0" -v b="$(cpu_of "$BPID")" 'BEGIN { print b - a }')"
     }
     stop_run() {  # stop_run PID: SIGTERM, wait for the drain-and-commit sequence
         kill -TERM "$1" 2>/dev/null || true
@@ -325,6 +348,7 @@ if [ -n "$BROKER_DIR" ]; then
         "$LAT" create -b "$BROKERS" -p 1 -c cleanup.policy=compact "bench.$t.state"
     done
     : >"$WORK/rss_run.tsv"
+    B0="$(cpu_of "$BPID")"
     wirestream_run e2e bench.in
     sample_rss "$RUNPID" "$WORK/rss_run.tsv" &
     SAMPLER=$!
@@ -332,6 +356,7 @@ if [ -n "$BROKER_DIR" ]; then
     # duplicates are also copied to bench.e2e.duplicates: not counted).
     "$LAT" drain -b "$BROKERS" -n "$EXPECT_ENRICHED" --idle 20 bench.e2e.enriched \
         >"$WORK/run_drain.txt" || true
+    run_cpu_row "\`wirestream run\`, full chain"
     stop_run "$RUNPID"
     wait "$SAMPLER" 2>/dev/null || true
     cat "$WORK/run_drain.txt" >&2
@@ -341,8 +366,10 @@ if [ -n "$BROKER_DIR" ]; then
     log "kafka: wirestream run, no processors (expecting $N)"
     "$LAT" create -b "$BROKERS" -p 1 "${APPEND[@]}" bench.raw.enriched
     "$LAT" create -b "$BROKERS" -p 1 -c cleanup.policy=compact bench.raw.state
+    B0="$(cpu_of "$BPID")"
     wirestream_run raw bench.in -o pipeline.processors=
     "$LAT" drain -b "$BROKERS" -n "$N" --idle 20 bench.raw.enriched >"$WORK/raw_drain.txt" || true
+    run_cpu_row "\`wirestream run\`, no processors"
     stop_run "$RUNPID"
     cat "$WORK/raw_drain.txt" >&2
 
@@ -364,6 +391,14 @@ if [ -n "$BROKER_DIR" ]; then
         echo "| **\`wirestream run\`, full chain** | $WS_R | **$(pct "$WS_R" "$PT_R")** (target 50%) |"
         echo
         echo "Enriched records seen: $WS_ALL of $EXPECT_ENRICHED expected. RSS of \`wirestream run\`: $(rss_summary "$WORK/rss_run.tsv")."
+        echo
+        echo "Where the CPU goes, in µs per input article: the client's main thread (for \`wirestream run\`: decoding, the processors, encoding, handing messages to librdkafka), its librdkafka threads (compression, the network), and the broker over the same phase (the reader that counts the output included). Client and broker share the machine's $(nproc) cores, so $(nproc) × 10⁶ / total is the most articles per second this machine could sustain with every core busy."
+        echo
+        echo "| pipeline | main thread | librdkafka threads | broker | total | ceiling, articles/s |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        awk -F'\t' -v n="$N" -v cores="$(nproc)" '{
+            m = $2 * 1e6 / n; a = $3 * 1e6 / n; b = $4 * 1e6 / n; t = a + b
+            printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f |\n", $1, m, a - m, b, t, (t > 0 ? cores * 1e6 / t : 0) }' "$CPU_ROWS"
         echo
     } >>"$REPORT"
 

@@ -404,6 +404,14 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
     out->paragraphs = len ? 1 : 0;
     out->sentences = 0;
 
+    /* Sized once for typical copy (a word every 6 bytes or so, each
+     * folded form no longer than its source plus a NUL) rather than
+     * doubled up from nothing: a 3 KB body would otherwise go through a
+     * dozen reallocs. Denser text still grows as it goes. */
+    if (grow((void **)&out->toks, &out->cap, len / 5 + 16, sizeof(struct token)) < 0 ||
+        grow((void **)&out->norm, &out->norm_cap, len + len / 5 + 16, 1) < 0)
+        goto oom;
+
     while (i < len) {
         unsigned char c0 = (unsigned char)text[i];
         if (c0 < 0x80) {
