@@ -51,8 +51,9 @@ static int prefixed_put(void *opaque, const void *key, size_t klen, const void *
     return rc;
 }
 
-struct chain *chain_new(const struct settings *s, struct state_store *store, char *err,
-                        size_t errlen)
+/* The first `count` processors of [pipeline] processors. */
+static struct chain *chain_build(const struct settings *s, struct state_store *store,
+                                 size_t count, char *err, size_t errlen)
 {
     const struct conf_list *names = &s->pipeline.processors;
     struct chain *ch = calloc(1, sizeof(*ch));
@@ -63,7 +64,7 @@ struct chain *chain_new(const struct settings *s, struct state_store *store, cha
         return NULL;
     }
     ch->store = store;
-    for (size_t i = 0; i < names->n; i++) {
+    for (size_t i = 0; i < names->n && i < count; i++) {
         const struct processor_ops *ops = processor_find(names->items[i]);
         struct stage *st = &ch->stages[ch->n];
         char sect[96], perr[512];
@@ -111,6 +112,28 @@ fail:
     return NULL;
 }
 
+struct chain *chain_new(const struct settings *s, struct state_store *store, char *err,
+                        size_t errlen)
+{
+    return chain_build(s, store, s->pipeline.processors.n, err, errlen);
+}
+
+size_t chain_front_len(const struct settings *s)
+{
+    size_t n = 0;
+    for (; n < s->pipeline.processors.n; n++) {
+        const struct processor_ops *ops = processor_find(s->pipeline.processors.items[n]);
+        if (!ops || ops->ordered)
+            break;
+    }
+    return n;
+}
+
+struct chain *chain_new_front(const struct settings *s, char *err, size_t errlen)
+{
+    return chain_build(s, NULL, chain_front_len(s), err, errlen);
+}
+
 void chain_free(struct chain *ch)
 {
     if (!ch)
@@ -129,7 +152,12 @@ void chain_free(struct chain *ch)
 
 enum verdict chain_process(struct chain *ch, struct record *rec)
 {
-    for (size_t i = 0; i < ch->n; i++) {
+    return chain_process_from(ch, rec, 0);
+}
+
+enum verdict chain_process_from(struct chain *ch, struct record *rec, size_t from)
+{
+    for (size_t i = from; i < ch->n; i++) {
         struct stage *st = &ch->stages[i];
         uint64_t t0 = now_ns();
         enum verdict v = st->ops->process(st->state, rec);
@@ -198,19 +226,45 @@ int chain_restore(struct chain *ch, const void *key, size_t klen, const void *va
     return -1;      /* state of a processor no longer in the chain */
 }
 
+/* Adds the integer counters of src to those of the same name in dst;
+ * anything else dst lacks is copied. */
+static void add_counters(json_t *dst, json_t *src)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(src, k, v) {
+        json_t *d = json_object_get(dst, k);
+        if (d && json_is_integer(d) && json_is_integer(v))
+            json_integer_set(d, json_integer_value(d) + json_integer_value(v));
+        else if (!d)
+            json_object_set(dst, k, v);
+    }
+}
+
 void chain_stats(struct chain *ch, json_t *out)
 {
-    json_t *procs = json_object();
+    json_t *procs = json_object_get(out, "processors");
+    if (!procs) {
+        procs = json_object();
+        json_object_set_new(out, "processors", procs);
+    }
     for (size_t i = 0; i < ch->n; i++) {
         struct stage *st = &ch->stages[i];
         json_t *o = json_pack("{s:I,s:I,s:I,s:I}", "records", (json_int_t)st->records,
                               "dropped", (json_int_t)st->dropped, "rejected",
                               (json_int_t)st->rejected, "ns_total", (json_int_t)st->ns);
+        if (!o)
+            continue;
         if (st->ops->stats)
             st->ops->stats(st->state, o);
-        json_object_set_new(procs, st->ops->name, o);
+        json_t *have = json_object_get(procs, st->ops->name);
+        if (have) {
+            add_counters(have, o);
+            json_decref(o);
+        } else {
+            json_object_set_new(procs, st->ops->name, o);
+        }
     }
-    json_object_set_new(out, "processors", procs);
 }
 
 size_t chain_count(const struct chain *ch)

@@ -8,6 +8,11 @@
  * each output releases a hold; the commit timer commits, per partition,
  * the position after the longest fully delivered prefix. When too much is
  * in flight the assigned partitions are paused until half of it drained.
+ *
+ * With [pipeline] threads > 0, decoding and the processors ahead of the
+ * first ordered one (clean) run on worker threads (workers.c); their
+ * results come back through a third wake-up pipe in consumption order, and
+ * the loop runs the rest of the chain and publishes, as before.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,11 +37,13 @@
 #include "offsets.h"
 #include "pipeline.h"
 #include "statestore_kafka.h"
+#include "workers.h"
 
 #define MOD "pipeline"
 #define STATE_TIMEOUT_MS 60000
 #define SEND_WAIT_MS 1000
 #define STOP_COMMIT_MS 15000
+#define WORK_PER_THREAD 128       /* inputs queued per worker thread at most */
 
 struct pipeline {
     const struct settings *s;
@@ -52,10 +59,14 @@ struct pipeline {
     struct event *ev_consumer, *ev_producer, *ev_poll, *ev_commit, *ev_stats;
     struct event *ev_writes;      /* one-shot: sends the state writes batched so far */
     struct event *ev_sigterm, *ev_sigint, *ev_sighup;
+    struct event *ev_results;     /* the workers' wake-up pipe */
 
     struct consumer *consumer;
     struct producer *producer;
     struct chain *chain;
+    struct workers *workers;      /* NULL: everything on the loop thread */
+    size_t front;                 /* processors the workers run (chain_front_len) */
+    size_t work_cap;              /* inputs handed to the workers at most */
     struct offsets *offsets;
     struct state_store store;
     struct job *cur_job;          /* input being processed (state writes join it) */
@@ -548,17 +559,17 @@ static void publish(struct pipeline *p, struct job *j, const rd_kafka_message_t 
         p->c.dropped++;
 }
 
-static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
+/* Takes one consumed message on: tracked for the commit, counted. NULL
+ * (and fatal) when out of memory. */
+static struct job *begin_message(struct pipeline *p, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
-    struct offset_item *it = offsets_track(p->offsets, topic, m->partition, m->offset);
-    struct decode_error derr;
     rd_kafka_timestamp_type_t tstype;
-
+    struct offset_item *it = offsets_track(p->offsets, topic, m->partition, m->offset);
     struct job *j = it ? job_new(p, it) : NULL;
     if (!j) {
         set_fatal(p, "out of memory");
-        return;
+        return NULL;
     }
     p->c.consumed++;
     p->last_progress_ms = mono_ms();
@@ -566,18 +577,24 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
     offsets_set_time(it, rd_kafka_message_timestamp(m, &tstype));
     if (p->o.embedded)
         embedded_account(p->o.embedded, topic, m->partition, m->len);
-    struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, &derr);
+    return j;
+}
+
+/* The rest of a message's way once it is decoded (rec NULL: derr says why
+ * not) and the first `from` processors gave verdict v: the others, then
+ * the outputs. Takes rec. */
+static void finish_message(struct pipeline *p, struct job *j, const rd_kafka_message_t *m,
+                           struct record *rec, enum verdict v, size_t from,
+                           const struct decode_error *derr)
+{
     if (!rec) {
-        dead_letter(p, j, m, derr.code, derr.msg);
+        dead_letter(p, j, m, derr->code, derr->msg);
     } else {
-        rec->prov.set = 1;
-        record_set(&rec->prov.topic, topic, (size_t)-1);
-        rec->prov.partition = m->partition;
-        rec->prov.offset = m->offset;
-        rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
-        p->cur_job = j;
-        enum verdict v = chain_process(p->chain, rec);
-        p->cur_job = NULL;
+        if (v == VERDICT_KEEP) {
+            p->cur_job = j;
+            v = chain_process_from(p->chain, rec, from);
+            p->cur_job = NULL;
+        }
         if (v == VERDICT_REJECT) {
             dead_letter(p, j, m, rec->reject_code, rec->reject_msg);
         } else {
@@ -595,6 +612,86 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
     j->processed = 1;
     job_check(p, j);
     send_ready_writes(p, 0);
+}
+
+/* One message, start to end, on the loop thread. */
+static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
+{
+    struct job *j = begin_message(p, m);
+    if (!j)
+        return;
+    struct decode_error derr;
+    rd_kafka_timestamp_type_t tstype;
+    struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, &derr);
+    if (rec) {
+        rec->prov.set = 1;
+        record_set(&rec->prov.topic, rd_kafka_topic_name(m->rkt), (size_t)-1);
+        rec->prov.partition = m->partition;
+        rec->prov.offset = m->offset;
+        rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+    }
+    finish_message(p, j, m, rec, VERDICT_KEEP, 0, &derr);
+}
+
+/* ---- worker threads ----------------------------------------------------- */
+
+/* An input on its way through the worker threads. */
+struct inflight {
+    struct work w;                /* first: the workers hand back &w */
+    rd_kafka_message_t *m;        /* owned */
+    struct job *j;
+};
+
+/* Hands one message (taken over) to the workers. */
+static void submit_message(struct pipeline *p, rd_kafka_message_t *m)
+{
+    struct job *j = begin_message(p, m);
+    struct inflight *f = j ? calloc(1, sizeof(*f)) : NULL;
+    if (!f) {
+        if (j)
+            set_fatal(p, "out of memory");
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    rd_kafka_timestamp_type_t tstype;
+    f->m = m;
+    f->j = j;
+    f->w.payload = m->payload;
+    f->w.len = m->len;
+    f->w.topic = rd_kafka_topic_name(m->rkt);
+    f->w.partition = m->partition;
+    f->w.offset = m->offset;
+    f->w.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+    workers_submit(p->workers, &f->w);
+}
+
+static void inflight_free(struct inflight *f)
+{
+    record_free(f->w.rec);
+    rd_kafka_message_destroy(f->m);
+    free(f);
+}
+
+/* Finishes what the workers are done with, oldest first, so outputs keep
+ * the input order. After a fatal error nothing more is published. */
+static void take_results(struct pipeline *p)
+{
+    struct work *w;
+    while (p->workers && !p->fatal && (w = workers_take(p->workers))) {
+        struct inflight *f = (struct inflight *)w;
+        finish_message(p, f->j, f->m, w->rec, w->verdict, p->front, &w->derr);
+        w->rec = NULL;                /* finish_message took it */
+        inflight_free(f);
+    }
+}
+
+/* Everything handed to the workers, finished (rebalance, shutdown). */
+static void flush_workers(struct pipeline *p)
+{
+    if (!p->workers || p->fatal)
+        return;
+    workers_wait_idle(p->workers);
+    take_results(p);
 }
 
 /* Replay: every message and partition EOF event goes to the input hook
@@ -659,11 +756,18 @@ static void drain_consumer(struct pipeline *p)
     }
     consumer_ack_wakeup(p->consumer);
     while (p->consuming && budget-- > 0) {
+        /* The workers' queue is full: ev_results_cb() resumes here. */
+        if (p->workers && workers_pending(p->workers) >= p->work_cap)
+            return;
         rd_kafka_message_t *m = consumer_poll(p->consumer);
         if (!m)
             return;
-        process_message(p, m);
-        rd_kafka_message_destroy(m);
+        if (p->workers) {
+            submit_message(p, m);
+        } else {
+            process_message(p, m);
+            rd_kafka_message_destroy(m);
+        }
         check_pressure(p);
         if (consumer_paused(p->consumer))
             break;
@@ -746,6 +850,7 @@ static void on_revoking(void *arg, const rd_kafka_topic_partition_list_t *parts)
     /* Finish what is in flight, then commit it, before the partitions
      * move: the next owner starts exactly where we stopped. Blocking the
      * loop here is bounded and only happens during a rebalance. */
+    flush_workers(p);
     if (drain(p, (int)p->o.shutdown_timeout) < 0)
         log_warn(MOD, "revoke: %d message(s) still undelivered after %" PRId64 " ms; their "
                  "inputs will be processed again by the next owner", producer_outq(p->producer),
@@ -807,8 +912,43 @@ static void ev_poll_cb(evutil_socket_t fd, short what, void *arg)
     struct pipeline *p = arg;
     /* Safety net for a missed wake-up. */
     serve_producer(p);
+    take_results(p);
     if (p->consuming)
         drain_consumer(p);
+}
+
+static void ev_results_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pipeline *p = arg;
+    workers_ack(p->workers);
+    take_results(p);
+    check_pressure(p);
+    /* Room in the workers' queue again: consume on where it stopped. */
+    if (p->consuming && !consumer_paused(p->consumer))
+        event_active(p->ev_consumer, EV_READ, 0);
+}
+
+static void tick_chain(struct chain *ch, void *arg)
+{
+    chain_tick(ch, *(const int64_t *)arg);
+}
+
+struct reload_ctx {
+    char *err;
+    size_t errlen;
+    int rc;
+};
+
+static void reload_chain(struct chain *ch, void *arg)
+{
+    struct reload_ctx *r = arg;
+    if (r->rc == 0 && chain_reload(ch, r->err, r->errlen) < 0)
+        r->rc = -1;
+}
+
+static void stats_chain(struct chain *ch, void *arg)
+{
+    chain_stats(ch, arg);
 }
 
 static void ev_commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -816,7 +956,10 @@ static void ev_commit_cb(evutil_socket_t fd, short what, void *arg)
     struct pipeline *p = arg;
     if (mono_ms() >= p->commit_hold_until)
         commit(p, 0);
-    chain_tick(p->chain, wall_ms());
+    int64_t now = wall_ms();
+    chain_tick(p->chain, now);
+    if (p->workers)
+        workers_each_chain(p->workers, tick_chain, &now);
     send_ready_writes(p, 1);      /* expiry tombstones */
 }
 
@@ -847,7 +990,12 @@ static void ev_signal_cb(evutil_socket_t sig, short what, void *arg)
     struct pipeline *p = arg;
     if (sig == SIGHUP) {
         char err[1024];
-        if (chain_reload(p->chain, err, sizeof(err)) < 0) {
+        struct reload_ctx r = {err, sizeof(err), chain_reload(p->chain, err, sizeof(err))};
+        /* The workers' copies of the front read the same files: a failure
+         * there is reported the same way (each copy keeps its old data). */
+        if (p->workers)
+            workers_each_chain(p->workers, reload_chain, &r);
+        if (r.rc < 0) {
             p->c.reload_failures++;
             log_error(MOD, "reload failed, the old data stays in use: %s", err);
         } else {
@@ -992,6 +1140,17 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
     }
     if (!(p->chain = chain_new(s, p->stateful ? &p->store : NULL, err, errlen)))
         goto fail;
+    if (!o->input && s->pipeline.threads > 0) {    /* replay stays on the loop */
+        p->front = chain_front_len(s);
+        p->work_cap = WORK_PER_THREAD * (size_t)s->pipeline.threads;
+        if (!(p->workers = workers_new((size_t)s->pipeline.threads, s, &p->dopts, err, errlen)))
+            goto fail;
+        if (!(p->ev_results = event_new(p->base, workers_fd(p->workers), EV_READ | EV_PERSIST,
+                                        ev_results_cb, p))) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
     if (!(p->producer = producer_new(s, p->brokers, on_delivery, p, err, errlen)))
         goto fail;
     p->max_output = (size_t)s->output.max_message_size;
@@ -1078,6 +1237,8 @@ int pipeline_start(struct pipeline *p, char *err, size_t errlen)
     struct timeval com = tv_ms(s->kafka.commit_interval > 0 ? s->kafka.commit_interval : 1000);
     event_add(p->ev_consumer, NULL);
     event_add(p->ev_producer, NULL);
+    if (p->ev_results)
+        event_add(p->ev_results, NULL);
     event_add(p->ev_poll, &poll);
     if (!p->o.input)              /* replay never commits */
         event_add(p->ev_commit, &com);
@@ -1130,7 +1291,8 @@ int pipeline_stop(struct pipeline *p)
         event_del(p->ev_consumer);
     if (p->ev_poll)
         event_del(p->ev_poll);
-    /* 2. Deliver what is in flight. */
+    /* 2. Finish what the workers hold, then deliver what is in flight. */
+    flush_workers(p);
     if (p->producer && drain(p, (int)p->o.shutdown_timeout) < 0) {
         if (p->fatal)
             log_error(MOD, "shutdown after a fatal error: %d message(s) not delivered; their "
@@ -1186,10 +1348,20 @@ void pipeline_free(struct pipeline *p)
         return;
     struct event *evs[] = {p->ev_consumer, p->ev_producer, p->ev_poll, p->ev_commit,
                            p->ev_stats, p->ev_writes, p->ev_sigterm, p->ev_sigint,
-                           p->ev_sighup};
+                           p->ev_sighup, p->ev_results};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
+    /* Inputs the workers still hold (after a fatal error) are dropped,
+     * uncommitted; their messages go back before the consumer does. */
+    if (p->workers) {
+        struct work *w = workers_abandon(p->workers);
+        while (w) {
+            struct work *next = w->next_order;
+            inflight_free((struct inflight *)w);
+            w = next;
+        }
+    }
     /* Reverse order of creation. The consumer's close may run the revoke
      * hook, which still uses the producer and the offsets. */
     consumer_free(p->consumer);
@@ -1201,6 +1373,7 @@ void pipeline_free(struct pipeline *p)
         kv_free_all(j->writes);
         free(j);
     }
+    workers_free(p->workers);
     chain_free(p->chain);
     offsets_free(p->offsets);
     http_server_free(p->http);      /* its events live on the base */
@@ -1247,6 +1420,8 @@ void pipeline_stats(struct pipeline *p, json_t *out)
                         json_integer((json_int_t)offsets_pending(p->offsets)));
     json_object_set_new(out, "pipeline", o);
     chain_stats(p->chain, out);
+    if (p->workers)                 /* their copies' counters add up */
+        workers_each_chain(p->workers, stats_chain, out);
 }
 
 struct event_base *pipeline_base(struct pipeline *p)

@@ -13,6 +13,7 @@
 #include "../processors/processor.h"
 
 #define K(sect, field) offsetof(struct sect, field)
+#define MAX_THREADS 64
 
 static const struct conf_key input_keys[] = {
     {"format", CONF_STRING, "auto", K(input_settings, format),
@@ -31,6 +32,9 @@ static const struct conf_key pipeline_keys[] = {
      "record (wirestream schema) or ninjs (IPTC ninjs 2.x with a wirestream extension)"},
     {"state_file", CONF_PATH, NULL, K(pipeline_settings, state_file),
      "process mode: file that keeps the dedupe state between runs (unset: none)"},
+    {"threads", CONF_INT, "1", K(pipeline_settings, threads),
+     "run: threads that decode input and run the processors ahead of dedupe (clean), "
+     "beside the event loop, which runs the rest in input order; 0: all on the loop (0-64)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -166,6 +170,11 @@ struct settings *settings_load(struct conf_file *cf, char *err, size_t errlen)
     }
     if (s->kafka.input_topics.n == 0) {
         snprintf(err, errlen, "%s: [kafka] input_topics: at least one topic is needed", path);
+        goto fail;
+    }
+    if (s->pipeline.threads < 0 || s->pipeline.threads > MAX_THREADS) {
+        snprintf(err, errlen, "%s: [pipeline] threads must be between 0 and %d", path,
+                 MAX_THREADS);
         goto fail;
     }
     if (s->kafka.batch_size < 1 || s->kafka.max_in_flight < 1 ||

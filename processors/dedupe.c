@@ -692,6 +692,7 @@ const struct processor_ops dedupe_processor = {
     .summary = "marks exact and near duplicates (MinHash LSH) and groups a story's versions",
     .keys = dedupe_keys,
     .conf_size = sizeof(struct dedupe_conf),
+    .ordered = 1,
     .init = dedupe_init,
     .process = dedupe_process,
     .tick = NULL,

@@ -7,8 +7,12 @@
  * section through `keys` into a zeroed struct of `conf_size` bytes, calls
  * init(), then process() for each record in input order.
  *
- * Threading: all callbacks run on the pipeline's thread (the libevent loop
- * in `run`, the main thread in `process`); none may block on the network.
+ * Threading: the callbacks of one instance run on one thread at a time;
+ * none may block on the network. The processors ahead of the first
+ * `ordered` one may have several instances, one per worker thread of
+ * `run` ([pipeline] threads), each seeing some of the records; the
+ * ordered one and all after it have a single instance that sees every
+ * record in input order, on the event loop thread.
  */
 #ifndef WS_PROCESSOR_H
 #define WS_PROCESSOR_H
@@ -52,6 +56,9 @@ struct processor_ops {
     const char *summary;              /* one line for `wirestream help` */
     const struct conf_key *keys;      /* NULL-name terminated */
     size_t conf_size;
+    /* 1: keeps state across records (dedupe), so a single instance must
+     * see every record, in input order. 0: copies may run side by side. */
+    int ordered;
 
     /* Creates the state from a bound configuration. `conf` is owned by the
      * chain and stays valid until destroy(). 0, or -1 with err filled. */
