@@ -221,6 +221,7 @@ int main(int argc, char **argv)
                                           RD_KAFKA_V_KEY(m->key, m->key_len),
                                           RD_KAFKA_V_VALUE(m->payload, m->len),
                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                          // NOLINTNEXTLINE(performance-no-int-to-ptr): a position, never dereferenced
                                           RD_KAFKA_V_OPAQUE((void *)o), RD_KAFKA_V_END)) ==
                    RD_KAFKA_RESP_ERR__QUEUE_FULL)
                 rd_kafka_poll(prk, 10);

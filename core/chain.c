@@ -234,10 +234,10 @@ static void add_counters(json_t *dst, json_t *src)
     json_t *v;
     json_object_foreach(src, k, v) {
         json_t *d = json_object_get(dst, k);
-        if (d && json_is_integer(d) && json_is_integer(v))
-            json_integer_set(d, json_integer_value(d) + json_integer_value(v));
-        else if (!d)
+        if (!d)
             json_object_set(dst, k, v);
+        else if (json_is_integer(d) && json_is_integer(v))
+            json_integer_set(d, json_integer_value(d) + json_integer_value(v));
     }
 }
 

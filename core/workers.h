@@ -31,13 +31,12 @@ struct work {
     const void *payload;
     size_t len;
     const char *topic;            /* provenance for the record */
-    int32_t partition;
     int64_t offset;
     int64_t timestamp_ms;
-    void *arg;                    /* the submitter's */
+    int32_t partition;
 
-    struct record *rec;           /* NULL: not decoded, derr says why */
     enum verdict verdict;         /* of the front processors */
+    struct record *rec;           /* NULL: not decoded, derr says why */
     struct decode_error derr;
 
     struct work *next_todo;       /* the pool's */

@@ -176,7 +176,6 @@ static void test_order_and_results(void **state)
             items[submitted].payload = inputs[submitted];
             items[submitted].len = len;
             items[submitted].topic = "in";
-            items[submitted].arg = (void *)(uintptr_t)submitted;
             workers_submit(w, &items[submitted]);
         }
         struct pollfd pfd = {workers_fd(w), POLLIN, 0};
@@ -184,7 +183,7 @@ static void test_order_and_results(void **state)
         workers_ack(w);
         struct work *it;
         while ((it = workers_take(w))) {
-            size_t i = (size_t)(uintptr_t)it->arg;
+            size_t i = (size_t)(it - items);
             assert_int_equal(i, taken);            /* submission order */
             char *got = result_of(it);
             char *want = reference(ref, &o, inputs[i], items[i].len);
@@ -234,7 +233,6 @@ static void test_wait_idle_then_abandon(void **state)
         inputs[i] = make_input(i, &items[i].len);
         items[i].payload = inputs[i];
         items[i].topic = "in";
-        items[i].arg = (void *)(uintptr_t)i;
         workers_submit(w, &items[i]);
     }
     /* After waiting, everything is done and comes back in order. */
@@ -242,7 +240,7 @@ static void test_wait_idle_then_abandon(void **state)
     for (size_t i = 0; i < 100; i++) {
         struct work *it = workers_take(w);
         assert_non_null(it);
-        assert_int_equal((size_t)(uintptr_t)it->arg, i);
+        assert_int_equal((size_t)(it - items), i);
         record_free(it->rec);
     }
     /* Abandoning hands back the rest, in order, run or not. */
@@ -251,7 +249,7 @@ static void test_wait_idle_then_abandon(void **state)
     size_t n = 0;
     for (struct work *it = workers_abandon(w); it; it = it->next_order, n++) {
         size_t want = n < 100 ? 100 + n : n - 100;
-        assert_int_equal((size_t)(uintptr_t)it->arg, want);
+        assert_int_equal((size_t)(it - items), want);
         record_free(it->rec);
         it->rec = NULL;
     }
