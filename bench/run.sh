@@ -405,9 +405,9 @@ if [ -n "$BROKER_DIR" ]; then
         echo
         echo "Enriched records seen: $WS_ALL of $EXPECT_ENRICHED expected. RSS of \`wirestream run\`: $(rss_summary "$WORK/rss_run.tsv")."
         echo
-        echo "Where the CPU goes, in µs per input article: the client's main thread (for \`wirestream run\`: decoding, the processors, encoding, handing messages to librdkafka), its librdkafka threads (compression, the network), and the broker over the same phase (the reader that counts the output included). Client and broker share the machine's $(nproc) cores, so $(nproc) × 10⁶ / total is the most articles per second this machine could sustain with every core busy."
+        echo "Where the CPU goes, in µs per input article: the client's main thread (for \`wirestream run\`: the event loop, with dedupe, entities, topics, encoding and handing messages to librdkafka), its other threads (wirestream's worker thread, which decodes and cleans; librdkafka's, which compress and talk to the broker), and the broker over the same phase (the reader that counts the output included). Client and broker share the machine's $(nproc) cores, so $(nproc) × 10⁶ / total is the most articles per second this machine could sustain with every core busy."
         echo
-        echo "| pipeline | main thread | librdkafka threads | broker | total | ceiling, articles/s |"
+        echo "| pipeline | main thread | other threads | broker | total | ceiling, articles/s |"
         echo "|---|---:|---:|---:|---:|---:|"
         awk -F'\t' -v n="$N" -v cores="$(nproc)" '{
             m = $2 * 1e6 / n; a = $3 * 1e6 / n; b = $4 * 1e6 / n; t = a + b

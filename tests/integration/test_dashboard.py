@@ -286,6 +286,12 @@ def test_metrics_exact_counts(run):
     assert stats["ready"] is True
     assert stats["metrics"]["records_in"]["total"] == N_MESSAGES
     assert stats["pipeline"]["pipeline"]["consumed"] == N_MESSAGES
+    # Every decoded input went through each processor once; clean runs on
+    # the worker threads' copies ([pipeline] threads), whose counters add up.
+    procs = stats["pipeline"]["processors"]
+    assert procs["clean"]["records"] == N_MESSAGES - len(BAD)
+    assert procs["dedupe"]["records"] == N_MESSAGES - len(BAD)
+    assert procs["topics"]["records"] == len(STORIES)
     names = [e["name"] for e in stats["metrics"]["top_entities"]]
     assert names, "no entity in the recent window"
 
