@@ -100,12 +100,34 @@ def test_sighup_reload_and_sigterm():
             ids = [json.loads(x)["id"] for x in consume(bootstrap, "news.topic.war")]
             assert "sig-2" in ids, ids
 
-            # Fixed again: SIGHUP reloads.
+            # Fixed again, with a new boilerplate rule: SIGHUP reloads. clean
+            # runs on the worker thread's copy ([pipeline] threads = 1), which
+            # must pick the rule up too.
             with open(taxonomy, "w") as f:
                 f.write(good)
+            line = "Brought to you by the reload test desk"
+            story = dict(WAR2, id="sig-3", body=WAR2["body"] + "\n\n" + line)
+            send(story)
+            wait_until(lambda: len(consume(bootstrap, "news.enriched")) >= 3,
+                       "the third story before the boilerplate reload", proc)
+            before = [json.loads(x) for x in consume(bootstrap, "news.enriched")]
+            assert line in [r for r in before if r["id"] == "sig-3"][0]["body"]
+            with open(os.path.join(conf_dir, "boilerplate.conf"), "a") as f:
+                f.write("\ndrop ^brought to you by the reload test desk$\n")
             proc.send_signal(signal.SIGHUP)
             wait_until(lambda: "reloaded the processors' data files" in log(),
                        "the successful reload", proc)
+            # Cleaned, sig-4 is sig-2 again: an exact duplicate, so it goes
+            # to the duplicates topic only.
+            send(dict(story, id="sig-4"))
+
+            def fourth():
+                recs = [json.loads(x) for t in ("news.enriched", "news.duplicates")
+                        for x in consume(bootstrap, t)]
+                return [r for r in recs if r["id"] == "sig-4"]
+            after = wait_until(fourth, "the fourth story after the boilerplate reload", proc)
+            assert line not in after[0]["body"]
+            assert after[0]["dedupe"]["status"] == "duplicate"
 
             proc.send_signal(signal.SIGTERM)
             rc = proc.wait(timeout=60)
