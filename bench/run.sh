@@ -333,8 +333,9 @@ if [ -n "$BROKER_DIR" ]; then
     # A fresh broker compiles its produce, compression and log paths on the
     # first heavy load, which cost the first run measured 2-3x the broker
     # CPU of the next ones: warm it up with wirestream's own output pattern
-    # (several topics, the compacted state topic) first. Not measured.
-    NWARM=$(( N / 4 ))
+    # (several topics, the compacted state topic) over the whole corpus
+    # first (a quarter was not enough). Not measured.
+    NWARM=$EXPECT_ENRICHED
     log "kafka: warming the broker up (wirestream run over $NWARM articles, not measured)"
     "$LAT" create -b "$BROKERS" -p 1 "${APPEND[@]}" bench.warm.enriched bench.warm.duplicates
     "$LAT" create -b "$BROKERS" -p 1 -c cleanup.policy=compact bench.warm.state
@@ -395,7 +396,7 @@ if [ -n "$BROKER_DIR" ]; then
     {
         echo "## Kafka end to end (Apache Kafka $(ls "${WS_CACHE:-$HOME/.cache/wirestream}" 2>/dev/null | sed -n 's/^kafka-//p' | head -1), one broker on loopback)"
         echo
-        echo "$N articles preloaded into a 1-partition input topic. Sustained rate: messages over the middle 80% of the output's broker append times (LogAppendTime), so group join and start-up are left out. The passthrough uses wirestream's configuration file and client defaults (idempotent producer, acks=all, linger.ms=5, lz4) and produces each message unchanged; \`wirestream run\` decodes, runs clean, dedupe, entities, topics, encodes, publishes to the enriched topic and one stream per topic, and drops exact duplicates ($DUPS here), so its rate counts input articles whose enriched record arrived (on the enriched topic, where each published article is once). The broker runs with the bench profile of tests/kafka/broker.sh (full JIT, G1) and is warmed up first by a \`wirestream run\` over $NWARM of the articles (not measured). \`wirestream run\` uses its defaults, among them \`[pipeline] threads = 1\` (one worker thread decodes and cleans beside the event loop)."
+        echo "$N articles preloaded into a 1-partition input topic. Sustained rate: messages over the middle 80% of the output's broker append times (LogAppendTime), so group join and start-up are left out. The passthrough uses wirestream's configuration file and client defaults (idempotent producer, acks=all, linger.ms=5, lz4) and produces each message unchanged; \`wirestream run\` decodes, runs clean, dedupe, entities, topics, encodes, publishes to the enriched topic and one stream per topic, and drops exact duplicates ($DUPS here), so its rate counts input articles whose enriched record arrived (on the enriched topic, where each published article is once). The broker runs with the bench profile of tests/kafka/broker.sh (full JIT, G1) and is warmed up first by a \`wirestream run\` over the whole corpus (not measured). \`wirestream run\` uses its defaults, among them \`[pipeline] threads = 1\` (one worker thread decodes and cleans beside the event loop)."
         echo
         echo "| pipeline | articles/s | ratio |"
         echo "|---|---:|---:|"
