@@ -614,6 +614,22 @@ static void finish_message(struct pipeline *p, struct job *j, const rd_kafka_mes
     send_ready_writes(p, 0);
 }
 
+/* The message's record with where it was read, or NULL with derr filled.
+ * (The worker threads do the same from a struct work.) */
+static struct record *decode_message(struct pipeline *p, const rd_kafka_message_t *m,
+                                     struct decode_error *derr)
+{
+    struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, derr);
+    if (rec) {
+        rec->prov.set = 1;
+        record_set(&rec->prov.topic, rd_kafka_topic_name(m->rkt), (size_t)-1);
+        rec->prov.partition = m->partition;
+        rec->prov.offset = m->offset;
+        rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+    }
+    return rec;
+}
+
 /* One message, start to end, on the loop thread. */
 static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
 {
@@ -621,15 +637,7 @@ static void process_message(struct pipeline *p, const rd_kafka_message_t *m)
     if (!j)
         return;
     struct decode_error derr;
-    rd_kafka_timestamp_type_t tstype;
-    struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, &derr);
-    if (rec) {
-        rec->prov.set = 1;
-        record_set(&rec->prov.topic, rd_kafka_topic_name(m->rkt), (size_t)-1);
-        rec->prov.partition = m->partition;
-        rec->prov.offset = m->offset;
-        rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
-    }
+    struct record *rec = decode_message(p, m, &derr);
     finish_message(p, j, m, rec, VERDICT_KEEP, 0, &derr);
 }
 
@@ -730,13 +738,8 @@ void pipeline_process(struct pipeline *p, const rd_kafka_message_t *m, int emit)
         return;
     }
     struct decode_error derr;
-    struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, &derr);
+    struct record *rec = decode_message(p, m, &derr);
     if (rec) {
-        rec->prov.set = 1;
-        record_set(&rec->prov.topic, rd_kafka_topic_name(m->rkt), (size_t)-1);
-        rec->prov.partition = m->partition;
-        rec->prov.offset = m->offset;
-        rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, NULL);
         chain_process(p->chain, rec);
         record_free(rec);
     }

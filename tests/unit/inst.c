@@ -11,7 +11,24 @@
 #include <cmocka.h>
 
 #include "core/conf.h"
+#include "core/settings.h"
 #include "tests/unit/inst.h"
+
+struct settings *inst_settings(const char *processors)
+{
+    char err[512];
+    struct conf_file *cf = conf_load("config/wirestream.conf", err, sizeof(err));
+    if (!cf)
+        fail_msg("%s", err);
+    if (conf_override(cf, "pipeline", "processors", processors, err, sizeof(err)) < 0 ||
+        conf_override(cf, "processor.dedupe", "max_entries", "1000", err, sizeof(err)) < 0 ||
+        conf_override(cf, "processor.dedupe", "memory_budget", "0", err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    struct settings *s = settings_load(cf, err, sizeof(err));
+    if (!s)
+        fail_msg("%s", err);
+    return s;
+}
 
 int inst_open(struct inst *in, const struct processor_ops *ops, const char *conf_text,
               char *err, size_t errlen)

@@ -31,4 +31,11 @@ struct inst inst_open_ok(const struct processor_ops *ops, const char *conf_text)
 
 void inst_close(struct inst *in);
 
+struct settings;
+
+/* config/wirestream.conf with [pipeline] processors = `processors` and a
+ * small dedupe index (its default reserves 256 MiB per chain). Fails the
+ * running test when it does not load; settings_free() releases it. */
+struct settings *inst_settings(const char *processors);
+
 #endif

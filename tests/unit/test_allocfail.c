@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/record.h"
 #include "core/settings.h"
+#include "tests/unit/inst.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ALLOC_REPLACED 0
@@ -174,24 +175,6 @@ struct env {
     struct decode_opts dopts;
 };
 
-/* Settings for `processors`; dedupe gets a small index (its default
- * reserves 256 MiB, allocated per chain). */
-static struct settings *load_settings(const char *processors)
-{
-    char err[512];
-    struct conf_file *cf = conf_load("config/wirestream.conf", err, sizeof(err));
-    if (!cf)
-        fail_msg("%s", err);
-    if (conf_override(cf, "pipeline", "processors", processors, err, sizeof(err)) < 0 ||
-        conf_override(cf, "processor.dedupe", "max_entries", "1000", err, sizeof(err)) < 0 ||
-        conf_override(cf, "processor.dedupe", "memory_budget", "0", err, sizeof(err)) < 0)
-        fail_msg("%s", err);
-    struct settings *s = settings_load(cf, err, sizeof(err));
-    if (!s)
-        fail_msg("%s", err);
-    return s;
-}
-
 static struct chain *make_chain(const struct settings *s)
 {
     char err[512];
@@ -209,7 +192,7 @@ static int env_open(void **state)
     /* dedupe keeps state across records; the others start each record
      * afresh, so a live-block count before and after one record is exact.
      * test_cold_chain covers dedupe with a new chain per run. */
-    e->s = load_settings("clean, entities, topics");
+    e->s = inst_settings("clean, entities, topics");
     e->ch = make_chain(e->s);
     e->dopts.format = INPUT_AUTO;
     e->dopts.max_body_size = (size_t)e->s->input.max_body_size;
@@ -437,7 +420,7 @@ static char *replace_once(const char *s, const char *from, const char *to)
 static void fail_each_allocation_cold(const struct decode_opts *dopts, const char *prime,
                                       const char *in, const char *want_status)
 {
-    struct settings *s = load_settings("clean, dedupe, entities, topics");
+    struct settings *s = inst_settings("clean, dedupe, entities, topics");
     struct outcome got;
     struct tally t = {0};
     char status[64];

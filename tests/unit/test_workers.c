@@ -26,25 +26,10 @@
 #include "core/record.h"
 #include "core/settings.h"
 #include "core/workers.h"
+#include "tests/unit/inst.h"
 
 #define N_ITEMS 600
 #define FIXED_NOW 1767225600000LL      /* processed_at, the same for both sides */
-
-static struct settings *load_settings(const char *processors)
-{
-    char err[512];
-    struct conf_file *cf = conf_load("config/wirestream.conf", err, sizeof(err));
-    if (!cf)
-        fail_msg("%s", err);
-    if (conf_override(cf, "pipeline", "processors", processors, err, sizeof(err)) < 0 ||
-        conf_override(cf, "processor.dedupe", "max_entries", "1000", err, sizeof(err)) < 0 ||
-        conf_override(cf, "processor.dedupe", "memory_budget", "0", err, sizeof(err)) < 0)
-        fail_msg("%s", err);
-    struct settings *s = settings_load(cf, err, sizeof(err));
-    if (!s)
-        fail_msg("%s", err);
-    return s;
-}
 
 /* Input i: articles of very different lengths (so threads finish out of
  * order), every 37th one not JSON at all, every 53rd without a body. */
@@ -144,7 +129,7 @@ static void test_front_len(void **state)
         {"", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct settings *s = load_settings(cases[i].chain);
+        struct settings *s = inst_settings(cases[i].chain);
         assert_int_equal(chain_front_len(s), cases[i].front);
         settings_free(s);
     }
@@ -155,7 +140,7 @@ static void test_order_and_results(void **state)
 {
     (void)state;
     char err[512];
-    struct settings *s = load_settings("clean, entities, topics");
+    struct settings *s = inst_settings("clean, entities, topics");
     struct decode_opts o = {.format = INPUT_AUTO,
                             .max_body_size = (size_t)s->input.max_body_size,
                             .max_message_size = (size_t)s->input.max_message_size};
@@ -219,7 +204,7 @@ static void test_wait_idle_then_abandon(void **state)
 {
     (void)state;
     char err[512];
-    struct settings *s = load_settings("clean, dedupe");
+    struct settings *s = inst_settings("clean, dedupe");
     struct decode_opts o = {.format = INPUT_AUTO,
                             .max_body_size = (size_t)s->input.max_body_size,
                             .max_message_size = (size_t)s->input.max_message_size};
