@@ -404,7 +404,7 @@ static char *replace_once(const char *s, const char *from, const char *to)
     assert_non_null(out);
     memcpy(out, s, head);
     memcpy(out + head, to, tl);
-    strcpy(out + head + tl, at + fl);
+    memcpy(out + head + tl, at + fl, strlen(at + fl) + 1);
     return out;
 }
 
