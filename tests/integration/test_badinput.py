@@ -388,3 +388,14 @@ def test_help_goes_to_stdout_and_succeeds(cmd):
     assert res.returncode == 0
     assert res.stderr == b""
     assert res.stdout.decode().startswith(f"usage: wirestream {cmd} ")
+
+
+@pytest.mark.parametrize("value,says", [("-1", "[pipeline] threads must be between 0 and 64"),
+                                         ("65", "[pipeline] threads must be between 0 and 64"),
+                                         ("many", "pipeline.threads: expected an integer")])
+def test_pipeline_threads_out_of_range(value, says):
+    # [pipeline] threads is checked when the configuration loads, before
+    # `run` would start a thread.
+    res = _cli("check", "-o", "pipeline.threads=" + value)
+    assert res.returncode == EXIT_USAGE, res.stderr
+    assert says in res.stderr.decode()
