@@ -620,13 +620,9 @@ static struct record *decode_message(struct pipeline *p, const rd_kafka_message_
                                      struct decode_error *derr)
 {
     struct record *rec = decode_article(m->payload, m->payload ? m->len : 0, &p->dopts, derr);
-    if (rec) {
-        rec->prov.set = 1;
-        record_set(&rec->prov.topic, rd_kafka_topic_name(m->rkt), (size_t)-1);
-        rec->prov.partition = m->partition;
-        rec->prov.offset = m->offset;
-        rec->prov.timestamp_ms = rd_kafka_message_timestamp(m, NULL);
-    }
+    if (rec)
+        record_set_provenance(rec, rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+                              rd_kafka_message_timestamp(m, NULL));
     return rec;
 }
 

@@ -27,6 +27,16 @@ struct record *record_new(void)
     return rec;
 }
 
+void record_set_provenance(struct record *rec, const char *topic, int32_t partition,
+                           int64_t offset, int64_t timestamp_ms)
+{
+    rec->prov.set = 1;
+    record_set(&rec->prov.topic, topic, (size_t)-1);
+    rec->prov.partition = partition;
+    rec->prov.offset = offset;
+    rec->prov.timestamp_ms = timestamp_ms;
+}
+
 int record_set(char **field, const char *s, size_t len)
 {
     char *copy = NULL;

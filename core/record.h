@@ -120,6 +120,12 @@ void record_free(struct record *rec);   /* accepts NULL */
  * (the field is then unchanged). */
 int record_set(char **field, const char *s, size_t len);
 
+/* Where the record was read (a Kafka input): sets rec->prov. The topic is
+ * copied; if that copy fails the topic stays unset, the rest is still set
+ * (the output then names no topic). */
+void record_set_provenance(struct record *rec, const char *topic, int32_t partition,
+                           int64_t offset, int64_t timestamp_ms);
+
 /* Takes ownership of a malloc'd body of len bytes (NUL-terminated). */
 void record_take_body(struct record *rec, char *body, size_t len);
 

@@ -53,14 +53,9 @@ static void run_front(struct worker *wk, struct work *it)
                              &it->derr);
     if (!it->rec)
         return;
-    struct record *rec = it->rec;
-    rec->prov.set = 1;
-    record_set(&rec->prov.topic, it->topic, (size_t)-1);
-    rec->prov.partition = it->partition;
-    rec->prov.offset = it->offset;
-    rec->prov.timestamp_ms = it->timestamp_ms;
+    record_set_provenance(it->rec, it->topic, it->partition, it->offset, it->timestamp_ms);
     pthread_mutex_lock(&wk->lock);
-    it->verdict = chain_process(wk->chain, rec);
+    it->verdict = chain_process(wk->chain, it->rec);
     pthread_mutex_unlock(&wk->lock);
 }
 

@@ -80,8 +80,7 @@ static char *reference(struct chain *ch, const struct decode_opts *o, const char
         snprintf(out, 64, "error:%s", derr.code);
         return out;
     }
-    rec->prov.set = 1;
-    record_set(&rec->prov.topic, "in", (size_t)-1);
+    record_set_provenance(rec, "in", 0, 0, 0);      /* as the workers set it */
     if (chain_process(ch, rec) == VERDICT_REJECT) {
         out = malloc(96);
         snprintf(out, 96, "rejected:%s", rec->reject_code);
