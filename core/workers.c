@@ -2,7 +2,7 @@
  * workers.c - threads that decode input and run the front of the chain
  * (see workers.h).
  *
- * One mutex guards the two lists: `todo` (waiting for a thread) and
+ * One mutex guards the two lists: `queue` (waiting for a thread) and
  * `order` (every item not taken back, in submission order). Items are
  * small and the work per item is tens of microseconds, so a single lock
  * is not what limits the pool. Each thread also holds its own lock while
@@ -30,9 +30,9 @@ struct worker {
 
 struct workers {
     pthread_mutex_t lock;
-    pthread_cond_t todo_cond;     /* todo became non-empty, or stop */
+    pthread_cond_t queue_cond;    /* queue became non-empty, or stop */
     pthread_cond_t idle_cond;     /* nothing queued, nothing running */
-    struct work *todo, *todo_tail;
+    struct work *queue, *queue_tail;
     struct work *order, *order_tail;
     size_t pending;               /* submitted, not taken */
     size_t busy;                  /* being run */
@@ -66,14 +66,14 @@ static void *worker_main(void *arg)
 
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (!w->todo && !w->stop)
-            pthread_cond_wait(&w->todo_cond, &w->lock);
+        while (!w->queue && !w->stop)
+            pthread_cond_wait(&w->queue_cond, &w->lock);
         if (w->stop)
             break;
-        struct work *it = w->todo;
-        w->todo = it->next_todo;
-        if (!w->todo)
-            w->todo_tail = NULL;
+        struct work *it = w->queue;
+        w->queue = it->next_queued;
+        if (!w->queue)
+            w->queue_tail = NULL;
         w->busy++;
         pthread_mutex_unlock(&w->lock);
 
@@ -91,7 +91,7 @@ static void *worker_main(void *arg)
                 rc = write(w->wake[1], "", 1);
             while (rc < 0 && errno == EINTR);
         }
-        if (!w->todo && !w->busy)
+        if (!w->queue && !w->busy)
             pthread_cond_broadcast(&w->idle_cond);
     }
     pthread_mutex_unlock(&w->lock);
@@ -104,7 +104,7 @@ static void stop_threads(struct workers *w)
         return;
     pthread_mutex_lock(&w->lock);
     w->stop = 1;
-    pthread_cond_broadcast(&w->todo_cond);
+    pthread_cond_broadcast(&w->queue_cond);
     pthread_mutex_unlock(&w->lock);
     for (size_t i = 0; i < w->nthreads; i++)
         pthread_join(w->threads[i].tid, NULL);
@@ -123,7 +123,7 @@ struct workers *workers_new(size_t n, const struct settings *s, const struct dec
     w->dopts = dopts;
     w->wake[0] = w->wake[1] = -1;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->todo_cond, NULL);
+    pthread_cond_init(&w->queue_cond, NULL);
     pthread_cond_init(&w->idle_cond, NULL);
     if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -170,7 +170,7 @@ void workers_free(struct workers *w)
         if (w->wake[i] >= 0)
             close(w->wake[i]);
     pthread_cond_destroy(&w->idle_cond);
-    pthread_cond_destroy(&w->todo_cond);
+    pthread_cond_destroy(&w->queue_cond);
     pthread_mutex_destroy(&w->lock);
     free(w->threads);
     free(w);
@@ -181,20 +181,20 @@ void workers_submit(struct workers *w, struct work *it)
     it->rec = NULL;
     it->verdict = VERDICT_KEEP;
     it->done = 0;
-    it->next_todo = it->next_order = NULL;
+    it->next_queued = it->next_order = NULL;
     pthread_mutex_lock(&w->lock);
-    if (w->todo_tail)
-        w->todo_tail->next_todo = it;
+    if (w->queue_tail)
+        w->queue_tail->next_queued = it;
     else
-        w->todo = it;
-    w->todo_tail = it;
+        w->queue = it;
+    w->queue_tail = it;
     if (w->order_tail)
         w->order_tail->next_order = it;
     else
         w->order = it;
     w->order_tail = it;
     w->pending++;
-    pthread_cond_signal(&w->todo_cond);
+    pthread_cond_signal(&w->queue_cond);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -241,7 +241,7 @@ void workers_ack(struct workers *w)
 void workers_wait_idle(struct workers *w)
 {
     pthread_mutex_lock(&w->lock);
-    while (w->todo || w->busy)
+    while (w->queue || w->busy)
         pthread_cond_wait(&w->idle_cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
 }
@@ -251,7 +251,7 @@ struct work *workers_abandon(struct workers *w)
     stop_threads(w);
     struct work *all = w->order;
     w->order = w->order_tail = NULL;
-    w->todo = w->todo_tail = NULL;
+    w->queue = w->queue_tail = NULL;
     w->pending = 0;
     return all;
 }

@@ -39,7 +39,7 @@ struct work {
     struct record *rec;           /* NULL: not decoded, derr says why */
     struct decode_error derr;
 
-    struct work *next_todo;       /* the pool's */
+    struct work *next_queued;     /* the pool's */
     struct work *next_order;
     int done;
 };
