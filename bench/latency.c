@@ -14,7 +14,7 @@
  *       over all messages and over the middle 80% (10th to 90th percentile
  *       of the timestamps: start-up and the last stragglers left out). With
  *       LogAppendTime topics that is when the broker stored them.
- *   latency rate   -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] [--drain S]
+ *   latency rate   -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] [--drain S] [--dump FILE]
  *                  [-X prop=value]... FILE TOPIC...
  *       offer RATE articles/s to TOPIC for SECONDS (ids rewritten to
  *       "lat-<run>-<seq>" so every article is distinct), read the output
@@ -27,7 +27,8 @@
  *       duplicates that wirestream drops. Before the clock starts, probe
  *       articles (ids "probe-...", from the end of FILE: keep a few dozen
  *       spare lines) are sent until one comes out, so the pipeline's
- *       start-up is not measured.
+ *       start-up is not measured. --dump FILE writes one line per arrival,
+ *       "<seq> <sent_us> <latency_us>", to see when the slow ones happened.
  *
  * The input message timestamp is the send time (librdkafka CreateTime);
  * latency is measured in microseconds from that same instant, taken just
@@ -338,7 +339,7 @@ static long parse_seq(const char *p, size_t len, const char *prefix)
 
 static int cmd_rate(const char *brokers, const char *topic, double rate, double seconds,
                     double warmup, double drain, const char *path, char **outs, int nouts,
-                    const struct xprops *x)
+                    const struct xprops *x, FILE *dump)
 {
     struct corpus c;
     corpus_load(path, 0, &c);
@@ -450,6 +451,9 @@ static int cmd_rate(const char *brokers, const char *topic, double rate, double 
                     arrived++;
                     if ((uint64_t)seq >= skip)
                         lat[nlat++] = t - sent[seq];
+                    if (dump)
+                        fprintf(dump, "%ld %lld %lld\n", seq, (long long)sent[seq],
+                                (long long)(t - sent[seq]));
                     sent[seq] = 0;   /* count each article once */
                 }
             }
@@ -487,6 +491,7 @@ int main(int argc, char **argv)
     double rate = 1000, seconds = 10, warmup = 2, idle = 20, drain = 30;
     uint64_t n = 0;
     int parts = 1;
+    const char *dump_path = NULL;
     char **pos = calloc((size_t)argc, sizeof(char *));
     char **cfg = calloc((size_t)argc, sizeof(char *));
     int npos = 0, ncfg = 0;
@@ -521,6 +526,8 @@ int main(int argc, char **argv)
             drain = strtod(argv[++i], NULL);
         else if (!strcmp(a, "--idle"))
             idle = strtod(argv[++i], NULL);
+        else if (!strcmp(a, "--dump"))
+            dump_path = argv[++i];
         else
             pos[npos++] = argv[i];
     }
@@ -532,15 +539,22 @@ int main(int argc, char **argv)
         return cmd_load(brokers, topic, (size_t)n, pos[0]);
     if (!strcmp(argv[1], "drain") && n && npos > 0)
         return cmd_drain(brokers, n, idle, pos, npos, &x);
-    if (!strcmp(argv[1], "rate") && topic && npos >= 2 && rate > 0)
-        return cmd_rate(brokers, topic, rate, seconds, warmup, drain, pos[0], pos + 1, npos - 1,
-                        &x);
+    if (!strcmp(argv[1], "rate") && topic && npos >= 2 && rate > 0) {
+        FILE *dump = dump_path ? fopen(dump_path, "w") : NULL;
+        if (dump_path && !dump)
+            die("cannot write %s", dump_path);
+        int rc = cmd_rate(brokers, topic, rate, seconds, warmup, drain, pos[0], pos + 1,
+                          npos - 1, &x, dump);
+        if (dump)
+            fclose(dump);
+        return rc;
+    }
 usage:
     fprintf(stderr,
             "usage: latency create -b BROKERS [-p PARTS] [-c key=value]... TOPIC...\n"
             "       latency load -b BROKERS -t TOPIC [-n N] FILE\n"
             "       latency drain -b BROKERS -n N [--idle S] [-X prop=value]... TOPIC...\n"
-            "       latency rate -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] [--drain S]\n"
+            "       latency rate -b BROKERS -t TOPIC -r RATE -s SECONDS [--warmup S] [--drain S] [--dump FILE]\n"
             "                    [-X prop=value]... FILE TOPIC...\n");
     return 2;
 }

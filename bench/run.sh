@@ -276,9 +276,12 @@ elif ! command -v java >/dev/null 2>&1; then
 else
     log "kafka: starting a broker"
     BROKER_DIR="$WORK/broker"
-    # The broker as production runs it (full JIT, G1), not the quick-start
-    # test profile: see tests/kafka/broker.sh.
-    if ! WS_KAFKA_PROFILE=bench tests/kafka/broker.sh start "$BROKER_DIR" --owner-pid $$ \
+    # The broker as one tuned for latency runs (full JIT, ZGC), not the
+    # quick-start test profile: see tests/kafka/broker.sh. Its collector
+    # log goes to the work folder (BENCH_WORK=DIR keeps it), with the
+    # latency runs' arrival times, for checking the tail.
+    if ! WS_KAFKA_PROFILE=bench WS_KAFKA_JAVA_OPTS="-Xlog:gc:file=$WORK/broker-gc.log:utctime" \
+            tests/kafka/broker.sh start "$BROKER_DIR" --owner-pid $$ \
             >/dev/null 2>"$WORK/broker.txt"; then
         cat "$WORK/broker.txt" >&2
         kafka_skip "the broker did not start ($(tail -1 "$WORK/broker.txt"))."
@@ -396,7 +399,7 @@ if [ -n "$BROKER_DIR" ]; then
     {
         echo "## Kafka end to end (Apache Kafka $(ls "${WS_CACHE:-$HOME/.cache/wirestream}" 2>/dev/null | sed -n 's/^kafka-//p' | head -1), one broker on loopback)"
         echo
-        echo "$N articles preloaded into a 1-partition input topic. Sustained rate: messages over the middle 80% of the output's broker append times (LogAppendTime), so group join and start-up are left out. The passthrough uses wirestream's configuration file and client defaults (idempotent producer, acks=all, linger.ms=5, lz4) and produces each message unchanged; \`wirestream run\` decodes, runs clean, dedupe, entities, topics, encodes, publishes to the enriched topic and one stream per topic, and drops exact duplicates ($DUPS here), so its rate counts input articles whose enriched record arrived (on the enriched topic, where each published article is once). The broker runs with the bench profile of tests/kafka/broker.sh (full JIT, G1) and is warmed up first by a \`wirestream run\` over the whole corpus (not measured). \`wirestream run\` uses its defaults, among them \`[pipeline] threads = 1\` (one worker thread decodes and cleans beside the event loop)."
+        echo "$N articles preloaded into a 1-partition input topic. Sustained rate: messages over the middle 80% of the output's broker append times (LogAppendTime), so group join and start-up are left out. The passthrough uses wirestream's configuration file and client defaults (idempotent producer, acks=all, linger.ms=5, lz4) and produces each message unchanged; \`wirestream run\` decodes, runs clean, dedupe, entities, topics, encodes, publishes to the enriched topic and one stream per topic, and drops exact duplicates ($DUPS here), so its rate counts input articles whose enriched record arrived (on the enriched topic, where each published article is once). The broker runs with the bench profile of tests/kafka/broker.sh (full JIT, ZGC, 2 GiB heap) and is warmed up first by a \`wirestream run\` over the whole corpus (not measured). \`wirestream run\` uses its defaults, among them \`[pipeline] threads = 1\` (one worker thread decodes and cleans beside the event loop)."
         echo
         echo "| pipeline | articles/s | ratio |"
         echo "|---|---:|---:|"
@@ -450,10 +453,13 @@ EOF
         "$BB/gen_corpus" -n "$(awk -v r="$r" -v s="$LATS" 'BEGIN { printf "%d", r * (s + 2) + 500 }')" \
             -s 5 --dup-rate 0 --ids "lat$r" -o "$LCORPUS" 2>/dev/null
         log "kafka: latency at $r articles/s"
-        "$LAT" create -b "$BROKERS" -p 1 "bench.$t.in" "bench.$t.enriched" "bench.$t.duplicates"
+        # Every output topic exists before the clock starts, as in production:
+        # a topic stream auto-created mid-run stalls the broker for a moment.
+        "$LAT" create -b "$BROKERS" -p 1 "bench.$t.in" "bench.$t.enriched" "bench.$t.duplicates" \
+            $(sed -n "s/^\[topic \(.*\)\]$/bench.$t.topic.\1/p" config/taxonomy.conf)
         "$LAT" create -b "$BROKERS" -p 1 -c cleanup.policy=compact "bench.$t.state"
         wirestream_run "$t" "bench.$t.in" -c "$LCONF"
-        "$LAT" rate -b "$BROKERS" -t "bench.$t.in" -r "$r" -s "$LATS" --warmup 2 --drain 15 "$LCORPUS" \
+        "$LAT" rate -b "$BROKERS" -t "bench.$t.in" -r "$r" -s "$LATS" --warmup 2 --drain 15 --dump "$WORK/$t-arrivals.txt" "$LCORPUS" \
             "bench.$t.enriched" "bench.$t.duplicates" >"$WORK/$t.txt" 2>&1 || true
         stop_run "$RUNPID"
         cat "$WORK/$t.txt" >&2
