@@ -8,6 +8,7 @@
  * output topic back and prints what became of each story. No Kafka
  * installation is needed.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "commands.h"
 #include "embedded.h"
 #include "kconf.h"
@@ -307,6 +309,22 @@ static void print_summary(const struct demo *d, const struct pipeline_counters *
     printf("\n");
 }
 
+/* --timeout: a bare number is seconds, as the usage says; "90s", "2m" and
+ * the other configuration durations work too. */
+static int parse_timeout(const char *s, int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end != s && !*end && !errno) {
+        if (!(v > 0 && v <= 7 * 86400.0))
+            return -1;
+        *ms = (int64_t)(v * 1000.0);
+        return *ms > 0 ? 0 : -1;
+    }
+    return conf_parse_duration(s, ms) == 0 && *ms > 0 ? 0 : -1;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     struct cli cli;
@@ -317,7 +335,7 @@ int cmd_demo(int argc, char **argv)
     char *path = NULL;
     char err[1024];
     char topic_bufs[3][256];
-    long timeout_s = 60;
+    int64_t timeout_ms = 60 * 1000;
     int rc = EXIT_RUNTIME;
 
     memset(&d, 0, sizeof(d));
@@ -334,8 +352,12 @@ int cmd_demo(int argc, char **argv)
         rc = parsed > 0 ? 0 : EXIT_USAGE;
         goto out;
     }
-    if (timeout)
-        timeout_s = strtol(timeout, NULL, 10);   /* not validated: garbage reads as 0 */
+    if (timeout && parse_timeout(timeout, &timeout_ms) < 0) {
+        fprintf(stderr, "wirestream demo: --timeout: expected a number of seconds "
+                        "or a duration (90, 2m), more than 0\n");
+        rc = EXIT_USAGE;
+        goto out;
+    }
     const struct settings *s = cli.settings;
     /* A readable demo: the summary on stdout, only problems on stderr
      * (unless -v asked for everything). */
@@ -387,7 +409,7 @@ int cmd_demo(int argc, char **argv)
         fprintf(stderr, "wirestream demo: %s\n", err);
         goto out;
     }
-    int r = pipeline_run_until(p, all_done, &d.n, timeout_s * 1000);
+    int r = pipeline_run_until(p, all_done, &d.n, timeout_ms);
     int stopped = pipeline_stop(p);
     struct pipeline_counters c;
     pipeline_counters(p, &c);

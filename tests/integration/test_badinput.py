@@ -399,3 +399,14 @@ def test_pipeline_threads_out_of_range(value, says):
     res = _cli("check", "-o", "pipeline.threads=" + value)
     assert res.returncode == EXIT_USAGE, res.stderr
     assert says in res.stderr.decode()
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "10x", "", "1e9"])
+def test_demo_timeout_must_be_a_positive_duration(value):
+    # Refused before the embedded broker starts: a typo used to read as
+    # 0 seconds and end the demo at once.
+    res = _cli("demo", "--timeout", value)
+    assert res.returncode == EXIT_USAGE, res.stderr
+    assert res.stdout == b""
+    assert res.stderr.decode() == ("wirestream demo: --timeout: expected a number of "
+                                   "seconds or a duration (90, 2m), more than 0\n")
