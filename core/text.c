@@ -404,12 +404,14 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
     out->paragraphs = len ? 1 : 0;
     out->sentences = 0;
 
-    /* Sized once for typical copy (a word every 6 bytes or so, each
-     * folded form no longer than its source plus a NUL) rather than
-     * doubled up from nothing: a 3 KB body would otherwise go through a
-     * dozen reallocs. Denser text still grows as it goes. */
+    /* Sized once. The normalized forms always fit in len + 1 bytes: a
+     * folded form is never longer than its source (text_fold_cp), and each
+     * token's NUL fits in the byte that separates it from the next one
+     * (words are maximal runs), so nothing below grows `norm`. The token
+     * array is sized for typical copy (a word every 6 bytes or so) rather
+     * than doubled up from nothing; denser text still grows it. */
     if (grow((void **)&out->toks, &out->cap, len / 5 + 16, sizeof(struct token)) < 0 ||
-        grow((void **)&out->norm, &out->norm_cap, len + len / 5 + 16, 1) < 0)
+        grow((void **)&out->norm, &out->norm_cap, len + 2, 1) < 0)
         goto oom;
 
     while (i < len) {
@@ -435,17 +437,13 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
         size_t end = i;
         int letters = 0, nonupper = 0, digits = 0, nonascii = 0, cap_first = -1;
 
-        if (grow((void **)&out->toks, &out->cap, out->n + 1, sizeof(struct token)) < 0)
+        if (out->n == out->cap &&
+            grow((void **)&out->toks, &out->cap, out->n + 1, sizeof(struct token)) < 0)
             goto oom;
         struct token *tok = &out->toks[out->n];
         tok->norm_off = (uint32_t)out->norm_len;
         tok->flags = 0;
 
-        /* Room for the rest of the text folded: a folded form is never
-         * longer than its source (see text_fold_cp), so ASCII letters and
-         * digits, nearly every byte of English copy, go straight in. */
-        if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + (len - start) + 1, 1) < 0)
-            goto oom;
         /* The folded form goes through locals (stores through char * would
          * make the compiler reload out->norm_len every byte), hashed
          * (FNV-1a, as text_hash64()) as it is written. */
@@ -519,10 +517,6 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
             }
             char f[4];
             size_t fl = text_fold_cp(c, f);
-            out->norm_len = nlen;
-            if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + fl + 1, 1) < 0)
-                goto oom;
-            norm = out->norm;
             memcpy(norm + nlen, f, fl);
             for (size_t q = 0; q < fl; q++)
                 h = (h ^ (unsigned char)f[q]) * FNV_PRIME;
@@ -551,8 +545,6 @@ word_done:
                 h = text_hash64(out->norm + tok->norm_off, nl);
             }
             tok->norm_len = (uint16_t)nl;
-            if (grow((void **)&out->norm, &out->norm_cap, out->norm_len + 1, 1) < 0)
-                goto oom;
             out->norm[out->norm_len++] = '\0';
             tok->hash = h;
         }

@@ -428,6 +428,46 @@ static void test_long_input_reuse(void **unused)
     free(s);
 }
 
+/* text_tokenize() sizes the normalized buffer once, at len + 2, on the
+ * claim that the forms and their NULs never take more than len + 1 bytes.
+ * The densest texts there are: one-character words, folds that keep their
+ * byte count (ae, ss, ij, Greek and Cyrillic capitals), combining marks,
+ * possessives, a word at the very end and one over the 0xffff limit. Run
+ * under ASan and valgrind, a write past the buffer fails here. */
+static void test_norm_fits_in_len_plus_one(void **unused)
+{
+    static const char *const units[] = {
+        "a ", "7-", "\xc3\x86 ", "\xc3\x9f.", "\xc4\xb2 ", "\xce\xa9 ",
+        "\xd0\x81 ", "e\xcc\x81 ", "a's ", "b\xe2\x80\x99s,", "x",
+    };
+    struct tokens t = {0};
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        for (size_t reps = 1; reps <= 300; reps += 299) {
+            size_t ul = strlen(units[u]), len = ul * reps;
+            char *s = malloc(len);            /* exactly len: no slack, no NUL */
+            assert_non_null(s);
+            for (size_t r = 0; r < reps; r++)
+                memcpy(s + r * ul, units[u], ul);
+            assert_int_equal(text_tokenize(s, len, &t), 0);
+            assert_true(t.n >= 1);
+            assert_true(t.norm_len <= len + 1);
+            free(s);
+        }
+    }
+    /* One word longer than a form may be (truncated to 0xffff bytes). */
+    size_t len = 70000;
+    char *s = malloc(len);
+    assert_non_null(s);
+    memset(s, 'Q', len);
+    text_tokens_free(&t);
+    assert_int_equal(text_tokenize(s, len, &t), 0);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.toks[0].norm_len, 0xffff);
+    assert_int_equal(t.norm_len, 0xffff + 1);
+    free(s);
+    text_tokens_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_utf8_decode),
         cmocka_unit_test(test_tokenize_hostile_bytes),
         cmocka_unit_test(test_long_input_reuse),
+        cmocka_unit_test(test_norm_fits_in_len_plus_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
