@@ -393,6 +393,77 @@ static unsigned gap_of_cp(uint32_t cp)
     return is_quote(cp) ? G_QUOTE | G_OTHER : G_OTHER;
 }
 
+/* What the scan learned about a word, for its flags. */
+struct word_facts {
+    int letters, digits, nonupper, nonascii;
+    int cap_first;          /* first letter upper case (1) or not (0); -1: no letter */
+};
+
+/* Sets a finished token's flags from its facts and the gap before it, and
+ * counts the sentence or paragraph it starts. */
+static inline __attribute__((always_inline)) void
+set_flags(struct tokens *out, struct token *tok, const struct word_facts *w, unsigned gap,
+          int first, unsigned char first_byte)
+{
+    unsigned f = 0;
+    if (w->cap_first == 1)
+        f |= TOK_CAP;
+    if (w->letters >= 2 && !w->nonupper)
+        f |= TOK_UPPER;
+    if (w->digits)
+        f |= TOK_DIGIT;
+    if (w->nonascii)
+        f |= TOK_NONASCII;
+
+    if (first) {
+        f |= TOK_SENT_START | TOK_PARA_START | TOK_BREAK;
+        out->sentences++;
+    } else {
+        int joined = !(gap & (G_SPACE | G_OTHER)) &&
+                     ((gap & (G_HYPHEN1 | G_HYPHENS | G_DOT1)) == G_HYPHEN1 ||
+                      (gap & (G_DOT1 | G_DOTS | G_HYPHEN1)) == G_DOT1);
+        if (gap & G_NEWLINE) {
+            f |= TOK_PARA_START | TOK_SENT_START | TOK_BREAK;
+            out->paragraphs++;
+            out->sentences++;
+        } else if ((gap & G_END) && !joined) {
+            /* "U.S. officials", "approx. five": a lower-case word after a
+             * full stop continues the sentence, though no name spans it. */
+            int lower_next = w->letters && w->cap_first == 0 &&
+                             !(first_byte >= '0' && first_byte <= '9');
+            f |= lower_next ? TOK_BREAK : TOK_SENT_START | TOK_BREAK;
+            out->sentences += !lower_next;
+        } else if ((gap & G_OTHER) || ((gap & G_HYPHEN1) && !joined) || (gap & G_DOTS)) {
+            f |= TOK_BREAK;
+        }
+        if (joined && (gap & G_HYPHEN1))
+            f |= TOK_HYPHEN;
+    }
+    if (gap & G_QUOTE)
+        f |= TOK_QUOTE;
+    tok->flags |= (uint16_t)f;
+}
+
+/* Facts of a run of ASCII letters and digits text[rs..end) at the start of a
+ * word (`seen`: the ascii_fold kinds met, already shifted down), added to w.
+ * Digits are counted only when the run has any. */
+static inline __attribute__((always_inline)) void
+ascii_run_facts(const char *text, size_t rs, size_t end, unsigned seen, struct word_facts *w)
+{
+    size_t rd = 0, lead = rs;
+    if (seen & AC_DIGIT) {
+        for (size_t k = rs; k < end; k++)
+            rd += ascii_kind((unsigned char)text[k]) == AC_DIGIT;
+        while (lead < end && ascii_kind((unsigned char)text[lead]) == AC_DIGIT)
+            lead++;
+    }
+    w->digits += (int)rd;
+    w->letters += (int)(end - rs - rd);
+    w->nonupper |= (seen & AC_LOWER) != 0;
+    if (w->cap_first < 0 && lead < end)
+        w->cap_first = ascii_kind((unsigned char)text[lead]) == AC_UPPER;
+}
+
 int text_tokenize(const char *text, size_t len, struct tokens *out)
 {
     unsigned gap = 0;
@@ -417,9 +488,55 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
     while (i < len) {
         unsigned char c0 = (unsigned char)text[i];
         if (c0 < 0x80) {
-            if (!ascii_word[c0]) {
+            unsigned info = ascii_fold[c0];
+            if (!info) {
                 gap = gap_add(gap, gap_ascii[c0]);
                 i++;
+                continue;
+            }
+            /* Nearly every word of English copy: ASCII letters and digits,
+             * then an ASCII byte other than an apostrophe, or the end. It is
+             * folded, hashed (FNV-1a, as text_hash64()) and classified in one
+             * tight loop and stored here; any other word (an apostrophe or a
+             * non-ASCII letter follows, or a form too long) is taken again
+             * from its start by the general loop below, over what this one
+             * wrote past norm_len. */
+            const unsigned char *p = (const unsigned char *)text + i;
+            const unsigned char *stop = (const unsigned char *)text + len;
+            char *q0 = out->norm + out->norm_len, *q = q0;
+            uint64_t h = FNV_OFFSET;
+            unsigned seen = 0;
+            do {
+                unsigned char lb = (unsigned char)info;
+                seen |= info;
+                *q++ = (char)lb;
+                h = (h ^ lb) * FNV_PRIME;
+                if (++p == stop)
+                    break;
+                info = ascii_fold[*p];
+            } while (info);
+            size_t nl = (size_t)(q - q0);
+            if ((p == stop || (*p < 0x80 && *p != '\'')) && nl <= 0xffff) {
+                size_t end = (size_t)(p - (const unsigned char *)text);
+                if (out->n == out->cap &&
+                    grow((void **)&out->toks, &out->cap, out->n + 1, sizeof(struct token)) < 0)
+                    goto oom;
+                struct token *tok = &out->toks[out->n];
+                tok->off = (uint32_t)i;
+                tok->len = (uint32_t)(end - i);
+                tok->norm_off = (uint32_t)out->norm_len;
+                tok->norm_len = (uint16_t)nl;
+                tok->flags = 0;
+                tok->hash = h;
+                *q = '\0';
+                out->norm_len += nl + 1;
+                struct word_facts w = {0, 0, 0, 0, -1};
+                ascii_run_facts(text, i, end, seen >> 8, &w);
+                set_flags(out, tok, &w, gap, first, c0);
+                first = 0;
+                gap = 0;
+                out->n++;
+                i = end;
                 continue;
             }
         } else {
@@ -435,7 +552,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
         /* A word starts at i. */
         size_t start = i;
         size_t end = i;
-        int letters = 0, nonupper = 0, digits = 0, nonascii = 0, cap_first = -1;
+        struct word_facts w = {0, 0, 0, 0, -1};
 
         if (out->n == out->cap &&
             grow((void **)&out->toks, &out->cap, out->n + 1, sizeof(struct token)) < 0)
@@ -454,8 +571,8 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
             unsigned char b = (unsigned char)text[end];
             unsigned info = ascii_fold[b];
             if (info) {
-                /* A run of ASCII letters and digits: folded, hashed and
-                 * classified in one tight loop; counts are taken after. */
+                /* A run of ASCII letters and digits, as in the fast path
+                 * above; counts are taken after. */
                 const unsigned char *p = (const unsigned char *)text + end;
                 const unsigned char *stop = (const unsigned char *)text + len;
                 char *q = norm + nlen;
@@ -473,19 +590,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
                 end = (size_t)(p - (const unsigned char *)text);
                 nlen = (size_t)(q - norm);
                 b = p < stop ? *p : 0;
-                seen >>= 8;
-                size_t rd = 0, lead = rs;
-                if (seen & AC_DIGIT) {
-                    for (size_t k = rs; k < end; k++)
-                        rd += ascii_kind((unsigned char)text[k]) == AC_DIGIT;
-                    while (lead < end && ascii_kind((unsigned char)text[lead]) == AC_DIGIT)
-                        lead++;
-                }
-                digits += (int)rd;
-                letters += (int)(end - rs - rd);
-                nonupper |= (seen & AC_LOWER) != 0;
-                if (cap_first < 0 && lead < end)
-                    cap_first = ascii_kind((unsigned char)text[lead]) == AC_UPPER;
+                ascii_run_facts(text, rs, end, seen >> 8, &w);
                 if (end >= len)
                     break;
                 /* Any other ASCII byte but an apostrophe ends the word. */
@@ -522,15 +627,15 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
                 h = (h ^ (unsigned char)f[q]) * FNV_PRIME;
             nlen += fl;
             if (c >= '0' && c <= '9') {
-                digits++;
+                w.digits++;
             } else if (!(c >= 0x300 && c <= 0x36f)) {
-                letters++;
-                nonupper |= !is_upper_cp(c);
-                if (cap_first < 0)
-                    cap_first = is_upper_cp(c);
+                w.letters++;
+                w.nonupper |= !is_upper_cp(c);
+                if (w.cap_first < 0)
+                    w.cap_first = is_upper_cp(c);
             }
             if (c >= 0x80)
-                nonascii = 1;
+                w.nonascii = 1;
             end += m;
         }
         out->norm_len = nlen;
@@ -548,41 +653,7 @@ word_done:
             out->norm[out->norm_len++] = '\0';
             tok->hash = h;
         }
-        if (cap_first == 1)
-            tok->flags |= TOK_CAP;
-        if (letters >= 2 && !nonupper)
-            tok->flags |= TOK_UPPER;
-        if (digits)
-            tok->flags |= TOK_DIGIT;
-        if (nonascii)
-            tok->flags |= TOK_NONASCII;
-
-        if (first) {
-            tok->flags |= TOK_SENT_START | TOK_PARA_START | TOK_BREAK;
-            out->sentences++;
-        } else {
-            int joined = !(gap & (G_SPACE | G_OTHER)) &&
-                         ((gap & (G_HYPHEN1 | G_HYPHENS | G_DOT1)) == G_HYPHEN1 ||
-                          (gap & (G_DOT1 | G_DOTS | G_HYPHEN1)) == G_DOT1);
-            if (gap & G_NEWLINE) {
-                tok->flags |= TOK_PARA_START | TOK_SENT_START | TOK_BREAK;
-                out->paragraphs++;
-                out->sentences++;
-            } else if ((gap & G_END) && !joined) {
-                /* "U.S. officials", "approx. five": a lower-case word after a
-                 * full stop continues the sentence, though no name spans it. */
-                int lower_next = letters && cap_first == 0 &&
-                                 !(text[start] >= '0' && text[start] <= '9');
-                tok->flags |= lower_next ? TOK_BREAK : TOK_SENT_START | TOK_BREAK;
-                out->sentences += !lower_next;
-            } else if ((gap & G_OTHER) || ((gap & G_HYPHEN1) && !joined) || (gap & G_DOTS)) {
-                tok->flags |= TOK_BREAK;
-            }
-            if (joined && (gap & G_HYPHEN1))
-                tok->flags |= TOK_HYPHEN;
-        }
-        if (gap & G_QUOTE)
-            tok->flags |= TOK_QUOTE;
+        set_flags(out, tok, &w, gap, first, (unsigned char)text[start]);
         first = 0;
         gap = 0;
         out->n++;
