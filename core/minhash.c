@@ -239,7 +239,7 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
 
     for (size_t i = 0; i < toks->n; i++) {
         const struct token *tok = &toks->toks[i];
-        if (skip_len && tok->off >= skip_off && tok->off - skip_off < skip_len)
+        if ((uint32_t)(tok->off - skip_off) < skip_len)   /* inside the skipped span */
             continue;
         if (kept >= k)
             nstop -= stops[pos];
@@ -582,8 +582,10 @@ void minhash_compare_values(struct minhash_set *a, const uint16_t *sketch, unsig
         /* A sketch value is met when some query key inside the window has
          * it: one bit test each. (Keys above wmax cannot equal a sketch
          * value, so the bitmap may hold all `lim` of them.) */
-        for (unsigned j = 0; j < nv; j++)
-            x += (unsigned)(map[sketch[j] >> 6] >> (sketch[j] & 63)) & 1;
+        for (unsigned j = 0; j < nv; j++) {
+            size_t v = sketch[j];
+            x += (unsigned)(map[v >> 6] >> (v & 63)) & 1;
+        }
     } else {
         /* A long query against a short sketch: one binary search per
          * sketch value bounds the cost. The keys of value w are
