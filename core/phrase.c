@@ -29,12 +29,10 @@ struct edge {
     uint32_t child;   /* node id when E_INNER, else the value (if E_VALUE) */
 };
 
-#define FIRST_BITS 15   /* a 4 KB filter of the tokens that start a phrase */
-
 struct phrase_set {
     /* Most tokens of a text start no phrase: one bit test answers them
      * before the table is probed. */
-    uint64_t first[(1u << FIRST_BITS) / 64];
+    uint64_t first[PHRASE_FIRST_WORDS];
     struct edge *edges;
     size_t mask;        /* capacity - 1 */
     size_t nedges;
@@ -101,16 +99,6 @@ static int rehash(struct phrase_set *ps)
     return 0;
 }
 
-static inline unsigned first_bit(uint64_t tok)
-{
-    return (unsigned)((tok * 0x9e3779b97f4a7c15ULL) >> (64 - FIRST_BITS));
-}
-
-static inline int may_start(const struct phrase_set *ps, uint64_t tok)
-{
-    unsigned b = first_bit(tok);
-    return (int)((ps->first[b >> 6] >> (b & 63)) & 1);
-}
 
 /* The edge (node, tok), or NULL. */
 static inline const struct edge *find_edge(const struct phrase_set *ps, uint32_t node,
@@ -173,7 +161,7 @@ int phrase_set_add_hashes(struct phrase_set *ps, const uint64_t *hashes, size_t 
     while ((ps->nedges + n) * 2 > ps->mask + 1)
         if (rehash(ps) < 0)
             return -1;
-    ps->first[first_bit(hashes[0]) >> 6] |= 1ULL << (first_bit(hashes[0]) & 63);
+    ps->first[phrase_first_bit(hashes[0]) >> 6] |= 1ULL << (phrase_first_bit(hashes[0]) & 63);
     for (size_t i = 0; i < n; i++) {
         struct edge *e = (struct edge *)find_edge(ps, node, hashes[i]);
         if (!e)
@@ -230,17 +218,22 @@ out:
 
 void phrase_set_prefetch(const struct phrase_set *ps, uint64_t first_hash)
 {
-    if (may_start(ps, first_hash))
+    if (phrase_may_start(ps->first, first_hash))
         __builtin_prefetch(&ps->edges[slot_of(first_hash, 1, ps->mask)]);
 }
 
 void phrase_set_prefetch2(const struct phrase_set *ps, uint64_t h0, uint64_t h1)
 {
-    if (!may_start(ps, h0))
+    if (!phrase_may_start(ps->first, h0))
         return;
     const struct edge *e = find_edge(ps, 0, h0);
     if (e && (e->parent & E_INNER))
         __builtin_prefetch(&ps->edges[slot_of(h1, e->child + 1, ps->mask)]);
+}
+
+const uint64_t *phrase_set_first(const struct phrase_set *ps)
+{
+    return ps->first;
 }
 
 size_t phrase_set_count(const struct phrase_set *ps)
@@ -260,7 +253,7 @@ size_t phrase_set_match_at(const struct phrase_set *ps, const struct tokens *t,
     uint32_t node = 0;
     size_t found = 0;
 
-    if (i >= t->n || !may_start(ps, t->toks[i].hash))
+    if (i >= t->n || !phrase_may_start(ps->first, t->toks[i].hash))
         return 0;
     for (size_t j = i; j < t->n; j++) {
         const struct token *tok = &t->toks[j];

@@ -50,6 +50,27 @@ void phrase_set_prefetch(const struct phrase_set *ps, uint64_t first_hash);
  * work) and fetches the slot of the second. */
 void phrase_set_prefetch2(const struct phrase_set *ps, uint64_t h0, uint64_t h1);
 
+/* The filter of the tokens that start a phrase (PHRASE_FIRST_BITS bits,
+ * 4 KB): most tokens of a text start none, and a caller scanning every
+ * position answers them with phrase_may_start() before calling
+ * phrase_set_match_at(), which tests it again. */
+#define PHRASE_FIRST_BITS 15
+#define PHRASE_FIRST_WORDS ((1u << PHRASE_FIRST_BITS) / 64)
+
+const uint64_t *phrase_set_first(const struct phrase_set *ps);
+
+static inline unsigned phrase_first_bit(uint64_t tok_hash)
+{
+    return (unsigned)((tok_hash * 0x9e3779b97f4a7c15ULL) >> (64 - PHRASE_FIRST_BITS));
+}
+
+/* 0: no phrase of the set starts with this token. */
+static inline int phrase_may_start(const uint64_t *first, uint64_t tok_hash)
+{
+    unsigned b = phrase_first_bit(tok_hash);
+    return (int)((first[b >> 6] >> (b & 63)) & 1);
+}
+
 size_t phrase_set_count(const struct phrase_set *ps);
 size_t phrase_set_memory(const struct phrase_set *ps);
 

@@ -230,8 +230,13 @@ static void scan(struct topics *st, const struct tokens *t, double place, double
     const struct taxonomy *tax = st->tax;
     struct phrase_match m[32];
     size_t max = tax->longest < 32 ? tax->longest : 32;
+    const uint64_t *first = phrase_set_first(tax->set);
 
     for (size_t i = 0; i < t->n;) {
+        if (!phrase_may_start(first, t->toks[i].hash)) {   /* most tokens: no call */
+            i++;
+            continue;
+        }
         size_t nm = phrase_set_match_at(tax->set, t, i, m, max ? max : 1);
         if (nm == 0) {
             i++;
