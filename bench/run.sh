@@ -144,19 +144,23 @@ if command -v jq >/dev/null 2>&1; then
     printf 'jq\t%s\t%s\n' "$N" "$s" >>"$ROWS"
 fi
 
-run_process() {  # run_process NAME PROCESSORS [OUTPUT]
-    local out="${3:-/dev/null}" t0 s
-    log "offline: wirestream process, processors = $2"
+run_process() {  # run_process NAME PROCESSORS THREADS [OUTPUT]
+    local out="${4:-/dev/null}" t0 s
+    log "offline: wirestream process, processors = $2, threads = $3"
     t0="$(now)"
-    "$WS" process -q --no-timestamps -o "pipeline.processors=$2" "$CORPUS" >"$out"
+    "$WS" process -q --no-timestamps -o "pipeline.processors=$2" -o "pipeline.threads=$3" \
+        "$CORPUS" >"$out"
     s="$(since "$t0")"
     printf '%s\t%s\t%s\n' "$1" "$N" "$s" >>"$ROWS"
 }
-run_process full "clean, dedupe, entities, topics" "$WORK/enriched.jsonl"
+# One core against one core: the rows compared with the floor and jq run
+# with no worker thread; the default (one worker thread) is its own row.
+run_process full "clean, dedupe, entities, topics" 0 "$WORK/enriched.jsonl"
 EXPECT_ENRICHED=$(grep -c -v '"status":"duplicate"' "$WORK/enriched.jsonl" || true)
 DUPS=$(( N - EXPECT_ENRICHED ))
 rm -f "$WORK/enriched.jsonl"
-for p in clean dedupe entities topics; do run_process "$p" "$p"; done
+run_process full2 "clean, dedupe, entities, topics" 1
+for p in clean dedupe entities topics; do run_process "$p" "$p" 0; done
 
 label() {
     case "$1" in
@@ -165,13 +169,14 @@ label() {
         io) echo "wirestream decode + encode, no processors" ;;
         jq) echo "\`jq -c .\`" ;;
         full) echo "**\`wirestream process\`, full chain**" ;;
+        full2) echo "\`wirestream process\`, full chain, \`threads = 1\` (the default: a worker thread decodes and cleans; two cores)" ;;
         *) echo "\`wirestream process\`, $1 only" ;;
     esac
 }
 {
     echo "## Offline: \`wirestream process\` against the JSON floor"
     echo
-    echo "One core, $N articles, $(awk -v b="$BYTES" 'BEGIN { printf "%.1f MB", b / 1e6 }') of JSON Lines in (MB/s counts input bytes). \`process\` times include start-up (loading the gazetteer and taxonomy) and writing the output."
+    echo "One core, $N articles, $(awk -v b="$BYTES" 'BEGIN { printf "%.1f MB", b / 1e6 }') of JSON Lines in (MB/s counts input bytes): \`process\` runs with \`[pipeline] threads = 0\` except in the row that says otherwise. \`process\` times include start-up (loading the gazetteer and taxonomy) and writing the output."
     echo
     echo "| run | seconds | MB/s | articles/s | vs floor |"
     echo "|---|---:|---:|---:|---:|"

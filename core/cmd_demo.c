@@ -335,7 +335,7 @@ int cmd_demo(int argc, char **argv)
     char *path = NULL;
     char err[1024];
     char topic_bufs[3][256];
-    int64_t timeout_ms = 60 * 1000;
+    int64_t timeout_ms = 60000;        /* 60 s */
     int rc = EXIT_RUNTIME;
 
     memset(&d, 0, sizeof(d));

@@ -6,8 +6,15 @@
  * ({"line", "reason", "message"}, plus "file" with --format text) and the
  * exit status is EXIT_REJECTED when anything was rejected. Backfills,
  * tests, benchmarks and evaluation all go through here.
+ *
+ * JSON Lines go through `[pipeline] threads` worker threads as in `run`
+ * (core/workers.c): they decode and run the front of the chain (clean),
+ * this thread runs the rest in input order and writes, so the output is
+ * the same as with threads = 0. Plain-text files, one article each, stay
+ * on this thread.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +28,15 @@
 #include "fileio.h"
 #include "log.h"
 #include "statestore_file.h"
+#include "workers.h"
+
+#define WORK_PER_THREAD 128       /* lines queued per worker thread at most */
 
 struct process_ctx {
     struct chain *chain;
+    struct workers *workers;      /* NULL: everything on this thread */
+    size_t front;                 /* processors the workers run */
+    size_t work_cap;              /* lines in the pool at most */
     struct decode_opts dopts;
     enum output_format ofmt;
     FILE *out;
@@ -50,21 +63,21 @@ static void report_reject(const char *file, uint64_t line, const char *code, con
     json_decref(o);
 }
 
-/* Decodes, processes and writes one article. Returns 0, -1 on an output
- * error (the run stops: stdout is gone). */
-static int process_one(struct process_ctx *ctx, const char *buf, size_t len,
-                       const char *file, uint64_t line)
+/* The rest of an article's way once it is decoded (rec NULL: derr says
+ * why not) and the first `from` processors gave verdict v: the others,
+ * then the output. Takes rec. Returns 0, -1 on an output error (the run
+ * stops: stdout is gone). */
+static int finish_one(struct process_ctx *ctx, struct record *rec, enum verdict v, size_t from,
+                      const struct decode_error *derr, const char *file, uint64_t line)
 {
-    struct decode_error derr;
-    struct record *rec;
-
     ctx->read++;
-    if (!(rec = decode_article(buf, len, &ctx->dopts, &derr))) {
+    if (!rec) {
         ctx->rejected++;
-        report_reject(file, line, derr.code, derr.msg);
+        report_reject(file, line, derr->code, derr->msg);
         return 0;
     }
-    enum verdict v = chain_process(ctx->chain, rec);
+    if (v == VERDICT_KEEP)
+        v = chain_process_from(ctx->chain, rec, from);
     if (v == VERDICT_REJECT) {
         ctx->rejected++;
         report_reject(file, line, rec->reject_code, rec->reject_msg ? rec->reject_msg : "");
@@ -98,12 +111,54 @@ static int process_one(struct process_ctx *ctx, const char *buf, size_t len,
     return 0;
 }
 
+/* Decodes, processes and writes one article on this thread. */
+static int process_one(struct process_ctx *ctx, const char *buf, size_t len,
+                       const char *file, uint64_t line)
+{
+    struct decode_error derr;
+    struct record *rec = decode_article(buf, len, &ctx->dopts, &derr);
+    return finish_one(ctx, rec, VERDICT_KEEP, 0, &derr, file, line);
+}
+
 static int only_space(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
             return 0;
     return 1;
+}
+
+/* A line in the worker pool. The pool hands back the struct work. */
+struct queued_line {
+    struct work w;                /* first */
+    uint64_t lineno;
+    char buf[];                   /* the line, kept alive until taken */
+};
+
+/* Finishes the lines the workers are done with, in input order. With
+ * block, waits until at least one is. Returns 0, -1 on an output error
+ * (the lines still queued are finished, not written: see drain_all). */
+static int take_done(struct process_ctx *ctx, int block, int *io)
+{
+    for (;;) {
+        struct work *w = workers_take(ctx->workers);
+        if (!w) {
+            if (!block)
+                return 0;
+            struct pollfd pfd = {workers_fd(ctx->workers), POLLIN, 0};
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                return -1;
+            workers_ack(ctx->workers);
+            continue;
+        }
+        block = 0;
+        struct queued_line *q = (struct queued_line *)w;
+        if (*io == 0)
+            *io = finish_one(ctx, w->rec, w->verdict, ctx->front, &w->derr, NULL, q->lineno);
+        else
+            record_free(w->rec);      /* stdout is gone: nothing more is written */
+        free(q);
+    }
 }
 
 static int process_lines(struct process_ctx *ctx, FILE *in)
@@ -114,7 +169,7 @@ static int process_lines(struct process_ctx *ctx, FILE *in)
     uint64_t lineno = 0;
     int rc = 0;
 
-    while ((n = getline(&line, &cap, in)) >= 0) {
+    while (rc == 0 && (n = getline(&line, &cap, in)) >= 0) {
         lineno++;
         size_t len = (size_t)n;
         if (len && line[len - 1] == '\n')
@@ -125,8 +180,31 @@ static int process_lines(struct process_ctx *ctx, FILE *in)
             ctx->blank++;          /* JSON Lines allows blank lines */
             continue;
         }
-        if ((rc = process_one(ctx, line, len, NULL, lineno)) < 0)
+        if (!ctx->workers) {
+            rc = process_one(ctx, line, len, NULL, lineno);
+            continue;
+        }
+        struct queued_line *q = malloc(sizeof(*q) + (len ? len : 1));
+        if (!q) {
+            log_error("process", "out of memory queueing line %llu", (unsigned long long)lineno);
+            rc = -1;
             break;
+        }
+        memset(&q->w, 0, sizeof(q->w));
+        memcpy(q->buf, line, len);
+        q->w.payload = q->buf;
+        q->w.len = len;
+        q->lineno = lineno;
+        workers_submit(ctx->workers, &q->w);
+        if (take_done(ctx, workers_pending(ctx->workers) >= ctx->work_cap, &rc) < 0)
+            rc = -1;
+    }
+    if (ctx->workers) {
+        /* Whatever happened, every queued line is taken back. */
+        workers_wait_idle(ctx->workers);
+        int io = rc;
+        if (take_done(ctx, 0, &io) < 0 || io < 0)
+            rc = -1;
     }
     if (rc == 0 && ferror(in)) {
         log_error("process", "reading input: %s", strerror(errno));
@@ -135,6 +213,7 @@ static int process_lines(struct process_ctx *ctx, FILE *in)
     free(line);
     return rc;
 }
+
 
 static int process_text_file(struct process_ctx *ctx, const char *path)
 {
@@ -248,6 +327,15 @@ int cmd_process(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
+    if (s->pipeline.threads > 0 && ctx.dopts.format != INPUT_TEXT) {
+        ctx.front = chain_front_len(s);
+        ctx.work_cap = WORK_PER_THREAD * (size_t)s->pipeline.threads;
+        if (!(ctx.workers = workers_new((size_t)s->pipeline.threads, s, &ctx.dopts, err,
+                                        sizeof(err)))) {
+            fprintf(stderr, "wirestream process: %s\n", err);
+            goto out;
+        }
+    }
     if (fs) {
         file_store_foreach(fs, restore_cb, ctx.chain);
         log_info("process", "restored %zu state entries from %s", file_store_count(fs), state);
@@ -298,6 +386,7 @@ int cmd_process(int argc, char **argv)
 out:
     if (ctx.out && ctx.out != stdout)
         fclose(ctx.out);
+    workers_free(ctx.workers);    /* every line was taken back */
     chain_free(ctx.chain);
     file_store_free(fs);
     free(files);

@@ -33,8 +33,9 @@ static const struct conf_key pipeline_keys[] = {
     {"state_file", CONF_PATH, NULL, K(pipeline_settings, state_file),
      "process mode: file that keeps the dedupe state between runs (unset: none)"},
     {"threads", CONF_INT, "1", K(pipeline_settings, threads),
-     "run: threads that decode input and run the processors ahead of dedupe (clean), "
-     "beside the event loop, which runs the rest in input order; 0: all on the loop (0-64)"},
+     "run and process: threads that decode input and run the processors ahead of dedupe "
+     "(clean), beside the main thread, which runs the rest in input order; 0: all on the "
+     "main thread (0-64)"},
     {NULL, 0, NULL, 0, NULL},
 };
 

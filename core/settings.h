@@ -25,7 +25,7 @@ struct pipeline_settings {
     struct conf_list processors; /* chain order */
     char *output_format;         /* record | ninjs */
     char *state_file;            /* process mode: dedupe state file, or unset */
-    int64_t threads;             /* run: worker threads for the chain's front */
+    int64_t threads;             /* run, process: worker threads for the chain's front */
 };
 
 struct kafka_settings {

@@ -53,7 +53,8 @@ static void run_front(struct worker *wk, struct work *it)
                              &it->derr);
     if (!it->rec)
         return;
-    record_set_provenance(it->rec, it->topic, it->partition, it->offset, it->timestamp_ms);
+    if (it->topic)                  /* read from Kafka; `process` passes none */
+        record_set_provenance(it->rec, it->topic, it->partition, it->offset, it->timestamp_ms);
     pthread_mutex_lock(&wk->lock);
     it->verdict = chain_process(wk->chain, it->rec);
     pthread_mutex_unlock(&wk->lock);

@@ -30,7 +30,7 @@ struct workers;
 struct work {
     const void *payload;
     size_t len;
-    const char *topic;            /* provenance for the record */
+    const char *topic;            /* provenance for the record (NULL: none) */
     int64_t offset;
     int64_t timestamp_ms;
     int32_t partition;

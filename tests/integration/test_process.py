@@ -289,6 +289,44 @@ def test_bad_lines_between_good_ones(tmp_path):
     assert [r["line"] for r in rej] == sorted(r["line"] for r in rej)
 
 
+def test_worker_threads_change_nothing(tmp_path):
+    """[pipeline] threads: worker threads decode and clean, this thread runs
+    the rest in input order. The output, the reject reports (with their line
+    numbers) and the exit status must be the same as with no threads, when
+    the threads finish out of order (a 600 KB article among small ones) and
+    when the pool fills up (more lines than 128 per thread)."""
+    good = (CORPUS / "stories.jsonl").read_bytes().splitlines()
+    bad = sorted(p for p in MALFORMED.glob("*.jsonl"))
+    big = json.loads(good[0])
+    big["id"] = "big-one"
+    big["body"] = " ".join([big["body"]] * (600_000 // len(big["body"]) + 1))
+    lines = []
+    for rnd in range(12):                  # 12 x (31 stories + bad lines) > 128 x 2
+        for i, g in enumerate(good):
+            rec = json.loads(g)
+            if rnd % 3:                    # some rounds new ids: near and exact copies
+                rec["id"] = f"{rec.get('id', 'noid')}-r{rnd}"
+            lines.append(json.dumps(rec).encode())
+            if i % 7 == 3:
+                lines.append(bad[(rnd * 5 + i) % len(bad)].read_bytes().rstrip(b"\n"))
+            if i == 5 and rnd in (1, 7):
+                lines.append(json.dumps(big).encode())
+            if i == 9:
+                lines.append(b"")
+    path = tmp_path / "many.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out = {}
+    for t in (0, 1, 2, 5):
+        proc = run(["process", "-q", "--no-timestamps", "-o", f"pipeline.threads={t}", str(path)])
+        out[t] = (proc.returncode, proc.stdout, proc.stderr)
+    assert out[0][0] == EXIT_REJECTED
+    assert len(records(out[0][1])) > 300 and len(rejects(out[0][2])) > 20
+    for t in (1, 2, 5):
+        assert out[t][0] == out[0][0], t
+        assert out[t][2] == out[0][2], t          # the same reports, same order
+        assert out[t][1] == out[0][1], t          # byte for byte
+
+
 def test_crlf_and_missing_final_newline(tmp_path):
     good = (CORPUS / "stories.jsonl").read_bytes().splitlines()[:3]
     path = tmp_path / "crlf.jsonl"
