@@ -568,6 +568,56 @@ static void jw_bool(struct jw *w, int v)
         JW_LIT(w, "false");
 }
 
+#define JW_JSON_DEPTH 32   /* deeper passthrough values: Jansson writes the rest */
+
+/* A passthrough value (an input field we do not know), as json_dumps()
+ * writes it: strings, integers, booleans, null, arrays and objects (in
+ * insertion order) here; reals, strings holding NUL and anything deeper than
+ * JW_JSON_DEPTH by Jansson (its fixed cost per call was most of the
+ * encoding of a record with a small "subject" array). */
+static void jw_json(struct jw *w, json_t *val, int depth)
+{
+    if (json_is_string(val) && !memchr(json_string_value(val), '\0', json_string_length(val))) {
+        jw_str(w, json_string_value(val));
+    } else if (json_is_integer(val)) {
+        jw_int(w, (long long)json_integer_value(val));
+    } else if (json_is_true(val) || json_is_false(val)) {
+        jw_bool(w, json_is_true(val));
+    } else if (json_is_null(val)) {
+        JW_LIT(w, "null");
+    } else if (json_is_array(val) && depth < JW_JSON_DEPTH) {
+        JW_LIT(w, "[");
+        for (size_t i = 0, n = json_array_size(val); i < n && !w->fail; i++) {
+            if (i)
+                JW_LIT(w, ",");
+            jw_json(w, json_array_get(val, i), depth + 1);
+        }
+        JW_LIT(w, "]");
+    } else if (json_is_object(val) && depth < JW_JSON_DEPTH) {
+        const char *key;
+        json_t *v;
+        int first = 1;
+        JW_LIT(w, "{");
+        json_object_foreach(val, key, v) {
+            if (!first)
+                JW_LIT(w, ",");
+            first = 0;
+            jw_str(w, key);
+            JW_LIT(w, ":");
+            jw_json(w, v, depth + 1);
+        }
+        JW_LIT(w, "}");
+    } else {
+        char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        if (!s) {
+            w->fail = 1;
+            return;
+        }
+        jw_put(w, s, strlen(s));
+        free(s);
+    }
+}
+
 /* ,"key": */
 static void jw_key(struct jw *w, const char *lit, size_t n)
 {
@@ -744,30 +794,7 @@ static char *write_schema(const struct record *rec, int64_t processed_at, size_t
             JW_LIT(&w, ",");
             jw_str(&w, key);
             JW_LIT(&w, ":");
-            /* Scalars written here; reals, arrays and objects by Jansson. */
-            if (json_is_string(val) &&
-                !memchr(json_string_value(val), '\0', json_string_length(val))) {
-                jw_str(&w, json_string_value(val));
-                continue;
-            }
-            if (json_is_integer(val)) {
-                jw_int(&w, (long long)json_integer_value(val));
-                continue;
-            }
-            if (json_is_true(val) || json_is_false(val) || json_is_null(val)) {
-                if (json_is_null(val))
-                    JW_LIT(&w, "null");
-                else
-                    jw_bool(&w, json_is_true(val));
-                continue;
-            }
-            char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-            if (!s) {
-                w.fail = 1;
-                break;
-            }
-            jw_put(&w, s, strlen(s));
-            free(s);
+            jw_json(&w, val, 0);
         }
     }
     JW_LIT(&w, "}");

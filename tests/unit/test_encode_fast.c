@@ -88,6 +88,39 @@ static char **rnd_strv(size_t n, int allow_null)
     return v;
 }
 
+/* A passthrough value of any shape: nested arrays and objects (empty ones
+ * too, and deeper than the direct writer goes), strings that need escaping
+ * or are not valid UTF-8, reals among integers. */
+static json_t *rnd_json(int depth)
+{
+    switch (depth > 40 ? rnd(4) : rnd(8)) {
+    case 0: return json_integer((json_int_t)rnd(100000) - 50000);
+    case 1: return json_real((double)rnd(1000) / 7.0);
+    case 2: return rnd(2) ? json_null() : json_boolean(rnd(2));
+    case 3: {
+        char *s = rnd_str(rnd(8) == 0);
+        json_t *v = json_string_nocheck(s);
+        free(s);
+        return v;
+    }
+    case 4: case 5: {
+        json_t *a = json_array();
+        /* a long chain of single-item arrays now and then: past the depth
+         * where the direct writer hands over to Jansson */
+        for (uint32_t i = depth < 2 && rnd(10) == 0 ? 1 : rnd(4); i > 0; i--)
+            json_array_append_new(a, rnd_json(depth + (rnd(10) == 0 ? 40 : 1)));
+        return a;
+    }
+    default: {
+        static const char *const keys[] = {"a", "qcode", "name", "x\"y", "\u00e9t\u00e9", ""};
+        json_t *o = json_object();
+        for (uint32_t i = rnd(4); i > 0; i--)
+            json_object_set_new(o, keys[rnd(6)], rnd_json(depth + 1));
+        return o;
+    }
+    }
+}
+
 static struct record *rnd_record(void)
 {
     struct record *rec = record_new();
@@ -164,7 +197,9 @@ static struct record *rnd_record(void)
                 break;
             }
             case 1: v = json_real((double)rnd(1000) / 7.0); break;
-            case 2: v = json_pack("{s:[i,s,n,b]}", "a", (int)rnd(9), "x/y\n", 1); break;
+            case 2: v = rnd(2) ? json_pack("{s:[i,s,n,b]}", "a", (int)rnd(9), "x/y\n", 1)
+                               : rnd_json(0);
+                    break;
             case 3: v = json_null(); break;
             default: {
                 char *s = rnd_str(0);
