@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "conf.h"
 #include "decode.h"
@@ -409,6 +412,23 @@ static char *fast_string(const char **pp, const char *end, size_t *outlen, char 
     int escapes = 0;
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time while none is a quote, a backslash or a
+         * control character (below 0x20 unsigned: min(b, 0x1f) == b) */
+        while (end - q >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)q);
+            __m128i hit = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+            unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+            if (mask) {
+                q += __builtin_ctz(mask);
+                break;
+            }
+            q += 16;
+        }
+#endif
         /* 8 bytes at a time while none is a quote, a backslash or a
          * control character (exact SWAR tests) */
         while (end - q >= 8) {

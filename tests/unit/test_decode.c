@@ -371,6 +371,40 @@ static void test_deep_nesting(void **unused)
     free(s);
 }
 
+/* Strings are scanned 16 and 8 bytes at a time: an escape, a UTF-8
+ * sequence or a raw control character (invalid JSON) at every position of
+ * bodies of 0 to 40 bytes, so each lands in a block, in a tail and across
+ * their edges. */
+static void test_escape_at_every_offset(void **unused)
+{
+    static const struct { const char *json, *text; } cases[] = {
+        {"\\n", "\n"}, {"\\\"", "\""}, {"\\\\", "\\"}, {"\\/", "/"},
+        {"\\u00e9", "\xc3\xa9"}, {"\xc3\xa9", "\xc3\xa9"},
+        {"\\ud83d\\ude00", "\xf0\x9f\x98\x80"}, {"\x01", NULL}, {"\x1f", NULL},
+    };
+    char json[160], want[128];
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        for (size_t len = 1; len <= 40; len++) {
+            for (size_t at = 0; at <= len; at++) {
+                int n = snprintf(json, sizeof(json), "{\"id\":\"e\",\"body\":\"%.*s%s%.*s\"}",
+                                 (int)at, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", cases[k].json,
+                                 (int)(len - at), "cccccccccccccccccccccccccccccccccccccccc");
+                if (!cases[k].text) {
+                    bad_with(json, (size_t)n, &opts, DECODE_INVALID_JSON);
+                    continue;
+                }
+                snprintf(want, sizeof(want), "%.*s%s%.*s", (int)at,
+                         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", cases[k].text, (int)(len - at),
+                         "cccccccccccccccccccccccccccccccccccccccc");
+                struct record *rec = ok_with(json, (size_t)n, &opts);
+                if (strcmp(rec->body, want) != 0)
+                    fail_msg("case %zu, length %zu, at %zu: body %s", k, len, at, rec->body);
+                record_free(rec);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_plain_text),
         cmocka_unit_test(test_auto_detection),
         cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_escape_at_every_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

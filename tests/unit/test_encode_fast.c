@@ -253,6 +253,40 @@ static void test_same_bytes_as_jansson(void **unused)
     assert_true(null_both < 20000 / 2);
 }
 
+/* Strings are scanned 16 and 8 bytes at a time: every special byte (one
+ * that must be escaped, a UTF-8 sequence, an invalid byte that sends the
+ * record to the tree path) at every position of strings of 0 to 40 bytes,
+ * so each one lands in a block, in a tail and across their edges. */
+static void test_special_byte_at_every_offset(void **unused)
+{
+    static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", "/",
+                                           "\xc3\xa9", "\xe2\x80\x94", "\xf0\x9f\x98\x80",
+                                           "\xff", "\xc3"};
+    char buf[64];
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        size_t sl = strlen(specials[k]);
+        for (size_t len = 0; len <= 40; len++) {
+            for (size_t at = 0; at <= len; at++) {
+                memset(buf, 'a', len);
+                memcpy(buf + at, specials[k], sl);
+                size_t n = len + sl;
+                buf[n] = '\0';
+                struct record *rec = record_new();
+                record_take_body(rec, strdup(buf), n);
+                record_set(&rec->headline, buf, (size_t)-1);
+                char *want = reference(rec, 0);
+                char *got = encode_record_line(rec, OUTPUT_RECORD, 0, NULL);
+                if (!want != !got || (want && strcmp(want, got) != 0))
+                    fail_msg("special %zu, length %zu, at %zu:\nwant %s\ngot  %s", k, len, at,
+                             want ? want : "(null)", got ? got : "(null)");
+                free(want);
+                free(got);
+                record_free(rec);
+            }
+        }
+    }
+}
+
 /* The common case stays on the direct path: a plain enriched record. */
 static void test_plain_record(void **unused)
 {
@@ -282,6 +316,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bytes_as_jansson),
         cmocka_unit_test(test_plain_record),
+        cmocka_unit_test(test_special_byte_at_every_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
