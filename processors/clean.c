@@ -184,7 +184,8 @@ static const char *rx_atom(const char *p, struct rxi *a, int depth)
             return NULL;                        /* some other GNU escape */
         } else {
             rx_set(a->first, c);
-            rx_set_all(a->first, 0x80);
+            if (MB_CUR_MAX > 1)
+                rx_set_all(a->first, 0x80);
             a->len1 = 1;
         }
         return p + 2;
@@ -198,10 +199,15 @@ static const char *rx_atom(const char *p, struct rxi *a, int depth)
         return NULL;
     default:
         /* ASCII letters may match a case variant; in a UTF-8 locale a
-         * few non-ASCII letters fold to ASCII ones (dotless i, long s). */
+         * few non-ASCII letters fold to ASCII ones (dotless i, long s).
+         * wirestream never calls setlocale(), so it runs in the C locale,
+         * where regexec() compares bytes and only ASCII letters fold: a
+         * line opening with a curly quote then skips every rule that
+         * starts with a letter. */
         rx_set(a->first, (unsigned char)tolower(c));
         rx_set(a->first, (unsigned char)toupper(c));
-        rx_set_all(a->first, 0x80);
+        if (MB_CUR_MAX > 1)
+            rx_set_all(a->first, 0x80);
         a->len1 = 1;
         return p + 1;
     }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -382,6 +383,58 @@ static void test_generated_id_stable(void **state)
     record_free(rec);
 }
 
+/* The rules' pre-filter (first and second characters, longest match) may
+ * only skip lines that cannot match. Lines opening with non-ASCII text
+ * against rules that start with a letter, a non-ASCII literal, a dot, a
+ * bracket and an escape: what each rule drops must be exactly what
+ * regexec() alone matches. */
+static void test_prefilter_never_changes_a_match(void **unused)
+{
+    char path[] = "/tmp/ws-test-prefilter-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char *const rules[] = {
+        "^follow us$", "^\xc2\xa9 .{0,20}$", "^.ollow me$", "^[\xe2\x80\x9c\"]?quote end$",
+        "^\\(c\\) notice$", "^(kelvin|\xe2\x84\xaa" "elvin) scale$", "^\xc3\xa9" "dition sp\xc3\xa9" "ciale$",
+    };
+    static const char *const lines[] = {
+        "follow us", "Follow Us", "\xe2\x80\x9c" "follow us", "\xc2\xa9 Wire 2025", "\xc2\xa9Wire",
+        "hollow me", "\xc3\xa9ollow me", "\xe2\x80\x9cquote end", "\"quote end", "quote end",
+        "(c) notice", "(C) NOTICE", "\xe2\x84\xaa" "elvin scale", "Kelvin scale", "\xc3\xa9" "dition sp\xc3\xa9" "ciale",
+        "\xc3\x89" "dition sp\xc3\xa9" "ciale", "\xe2\x80\x9cThere is more", "Edition speciale",
+    };
+    char file[1024] = "";
+    for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
+        strcat(file, "drop ");
+        strcat(file, rules[r]);
+        strcat(file, "\n");
+    }
+    assert_int_equal(write(fd, file, strlen(file)), (ssize_t)strlen(file));
+    close(fd);
+    char section[256];
+    snprintf(section, sizeof(section), "boilerplate = %s\nparse_dateline = false", path);
+    struct fixture *fx = make(section);
+    for (size_t l = 0; l < sizeof(lines) / sizeof(lines[0]); l++) {
+        int want = 0;
+        for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
+            regex_t re;
+            assert_int_equal(regcomp(&re, rules[r], REG_EXTENDED | REG_ICASE | REG_NOSUB), 0);
+            want |= regexec(&re, lines[l], 0, NULL, 0) == 0;
+            regfree(&re);
+        }
+        char body[256];
+        snprintf(body, sizeof(body), "Lead paragraph.\n\n%s\n\nLast paragraph.", lines[l]);
+        struct record *rec = run(fx, body);
+        int dropped = strstr(rec->body, lines[l]) == NULL;
+        if (dropped != want)
+            fail_msg("\"%s\": regexec says %s, clean %s", lines[l], want ? "match" : "no match",
+                     dropped ? "dropped it" : "kept it");
+        record_free(rec);
+    }
+    destroy(fx);
+    unlink(path);
+}
+
 static void test_pattern_file_errors_and_reload(void **unused)
 {
     char path[] = "/tmp/ws-test-boiler-XXXXXX";
@@ -440,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_headline_from_first_sentence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_id_stable, setup, teardown),
         cmocka_unit_test(test_pattern_file_errors_and_reload),
+        cmocka_unit_test(test_prefilter_never_changes_a_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
