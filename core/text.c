@@ -415,7 +415,10 @@ set_flags(struct tokens *out, struct token *tok, const struct word_facts *w, uns
     if (w->nonascii)
         f |= TOK_NONASCII;
 
-    if (first) {
+    if (gap == G_SPACE && !first) {
+        /* Nothing but whitespace on one line since the last word: most
+         * words of running text. No other flag applies. */
+    } else if (first) {
         f |= TOK_SENT_START | TOK_PARA_START | TOK_BREAK;
         out->sentences++;
     } else {
@@ -490,7 +493,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
         if (c0 < 0x80) {
             unsigned info = ascii_fold[c0];
             if (!info) {
-                gap = gap_add(gap, gap_ascii[c0]);
+                gap = c0 == ' ' ? gap | G_SPACE : gap_add(gap, gap_ascii[c0]);
                 i++;
                 continue;
             }
