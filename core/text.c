@@ -467,6 +467,33 @@ ascii_run_facts(const char *text, size_t rs, size_t end, unsigned seen, struct w
         w->cap_first = ascii_kind((unsigned char)text[lead]) == AC_UPPER;
 }
 
+/* Folds and hashes (FNV-1a, as text_hash64()) a run of ASCII letters and
+ * digits that starts at p (info: ascii_fold[*p], not 0), writing the folded
+ * bytes at *q and continuing the hash *h. Returns the end of the run; *seen
+ * gets the ascii_fold kinds met. One tight loop: nearly every byte of
+ * English copy goes through it. */
+static inline __attribute__((always_inline)) const unsigned char *
+fold_ascii_run(const unsigned char *p, const unsigned char *stop, unsigned info, char **q,
+               uint64_t *h, unsigned *seen)
+{
+    char *o = *q;
+    uint64_t hh = *h;
+    unsigned sn = 0;
+    do {
+        unsigned char lb = (unsigned char)info;
+        sn |= info;
+        *o++ = (char)lb;
+        hh = (hh ^ lb) * FNV_PRIME;
+        if (++p == stop)
+            break;
+        info = ascii_fold[*p];
+    } while (info);
+    *q = o;
+    *h = hh;
+    *seen = sn;
+    return p;
+}
+
 int text_tokenize(const char *text, size_t len, struct tokens *out)
 {
     unsigned gap = 0;
@@ -499,25 +526,16 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
             }
             /* Nearly every word of English copy: ASCII letters and digits,
              * then an ASCII byte other than an apostrophe, or the end. It is
-             * folded, hashed (FNV-1a, as text_hash64()) and classified in one
-             * tight loop and stored here; any other word (an apostrophe or a
-             * non-ASCII letter follows, or a form too long) is taken again
-             * from its start by the general loop below, over what this one
-             * wrote past norm_len. */
-            const unsigned char *p = (const unsigned char *)text + i;
+             * folded, hashed and classified in one pass and stored here; any
+             * other word (an apostrophe or a non-ASCII letter follows, or a
+             * form too long) is taken again from its start by the general
+             * loop below, over what this one wrote past norm_len. */
             const unsigned char *stop = (const unsigned char *)text + len;
             char *q0 = out->norm + out->norm_len, *q = q0;
             uint64_t h = FNV_OFFSET;
-            unsigned seen = 0;
-            do {
-                unsigned char lb = (unsigned char)info;
-                seen |= info;
-                *q++ = (char)lb;
-                h = (h ^ lb) * FNV_PRIME;
-                if (++p == stop)
-                    break;
-                info = ascii_fold[*p];
-            } while (info);
+            unsigned seen;
+            const unsigned char *p = fold_ascii_run((const unsigned char *)text + i, stop, info,
+                                                    &q, &h, &seen);
             size_t nl = (size_t)(q - q0);
             if ((p == stop || (*p < 0x80 && *p != '\'')) && nl <= 0xffff) {
                 size_t end = (size_t)(p - (const unsigned char *)text);
@@ -574,21 +592,12 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
             unsigned char b = (unsigned char)text[end];
             unsigned info = ascii_fold[b];
             if (info) {
-                /* A run of ASCII letters and digits, as in the fast path
-                 * above; counts are taken after. */
-                const unsigned char *p = (const unsigned char *)text + end;
+                /* A run of ASCII letters and digits; counts are taken after. */
                 const unsigned char *stop = (const unsigned char *)text + len;
                 char *q = norm + nlen;
-                unsigned seen = 0;
-                do {
-                    unsigned char lb = (unsigned char)info;
-                    seen |= info;
-                    *q++ = (char)lb;
-                    h = (h ^ lb) * FNV_PRIME;
-                    if (++p == stop)
-                        break;
-                    info = ascii_fold[*p];
-                } while (info);
+                unsigned seen;
+                const unsigned char *p = fold_ascii_run((const unsigned char *)text + end, stop,
+                                                        info, &q, &h, &seen);
                 size_t rs = end;
                 end = (size_t)(p - (const unsigned char *)text);
                 nlen = (size_t)(q - norm);
