@@ -249,11 +249,6 @@ size_t text_fold_cp(uint32_t cp, char out[4])
     return put_utf8(cp, out);
 }
 
-/* ASCII letters and digits: text_is_word_cp() for the common case. */
-static const unsigned char ascii_word[128] = {
-    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
-};
-
 /* ASCII letters and digits for the tokenizer's inner loop: the folded byte
  * (low 8 bits) and its kind (AC_* << 8), one load per byte; 0 for every
  * other byte. */
@@ -614,7 +609,7 @@ int text_tokenize(const char *text, size_t len, struct tokens *out)
             uint32_t c = b;
             if (b >= 0x80)
                 c = text_utf8_decode(text + end, len - end, &m);
-            if (!(c < 0x80 ? ascii_word[c] : text_is_word_cp(c))) {
+            if (!(c < 0x80 ? ascii_fold[c] != 0 : text_is_word_cp(c))) {
                 /* A possessive 's ends the word and is dropped. */
                 if (is_apostrophe(c) && end + m < len &&
                     (text[end + m] == 's' || text[end + m] == 'S')) {
