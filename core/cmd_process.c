@@ -30,8 +30,6 @@
 #include "statestore_file.h"
 #include "workers.h"
 
-#define WORK_PER_THREAD 128       /* lines queued per worker thread at most */
-
 struct process_ctx {
     struct chain *chain;
     struct workers *workers;      /* NULL: everything on this thread */
@@ -136,8 +134,9 @@ struct queued_line {
 };
 
 /* Finishes the lines the workers are done with, in input order. With
- * block, waits until at least one is. Returns 0, -1 on an output error
- * (the lines still queued are finished, not written: see drain_all). */
+ * block, waits until at least one is. An output error goes to *io (0 or
+ * -1), and once it is set the lines taken are freed, not written. Returns
+ * -1 only when waiting fails. */
 static int take_done(struct process_ctx *ctx, int block, int *io)
 {
     for (;;) {
@@ -213,7 +212,6 @@ static int process_lines(struct process_ctx *ctx, FILE *in)
     free(line);
     return rc;
 }
-
 
 static int process_text_file(struct process_ctx *ctx, const char *path)
 {
@@ -329,7 +327,7 @@ int cmd_process(int argc, char **argv)
     }
     if (s->pipeline.threads > 0 && ctx.dopts.format != INPUT_TEXT) {
         ctx.front = chain_front_len(s);
-        ctx.work_cap = WORK_PER_THREAD * (size_t)s->pipeline.threads;
+        ctx.work_cap = WORKERS_QUEUE_PER_THREAD * (size_t)s->pipeline.threads;
         if (!(ctx.workers = workers_new((size_t)s->pipeline.threads, s, &ctx.dopts, err,
                                         sizeof(err)))) {
             fprintf(stderr, "wirestream process: %s\n", err);

@@ -43,7 +43,6 @@
 #define STATE_TIMEOUT_MS 60000
 #define SEND_WAIT_MS 1000
 #define STOP_COMMIT_MS 15000
-#define WORK_PER_THREAD 128       /* inputs queued per worker thread at most */
 
 struct pipeline {
     const struct settings *s;
@@ -657,7 +656,6 @@ static void submit_message(struct pipeline *p, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return;
     }
-    rd_kafka_timestamp_type_t tstype;
     f->m = m;
     f->j = j;
     f->w.payload = m->payload;
@@ -665,7 +663,7 @@ static void submit_message(struct pipeline *p, rd_kafka_message_t *m)
     f->w.topic = rd_kafka_topic_name(m->rkt);
     f->w.partition = m->partition;
     f->w.offset = m->offset;
-    f->w.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+    f->w.timestamp_ms = rd_kafka_message_timestamp(m, NULL);
     workers_submit(p->workers, &f->w);
 }
 
@@ -1141,7 +1139,7 @@ struct pipeline *pipeline_new(const struct settings *s, const struct pipeline_op
         goto fail;
     if (!o->input && s->pipeline.threads > 0) {    /* replay stays on the loop */
         p->front = chain_front_len(s);
-        p->work_cap = WORK_PER_THREAD * (size_t)s->pipeline.threads;
+        p->work_cap = WORKERS_QUEUE_PER_THREAD * (size_t)s->pipeline.threads;
         if (!(p->workers = workers_new((size_t)s->pipeline.threads, s, &p->dopts, err, errlen)))
             goto fail;
         if (!(p->ev_results = event_new(p->base, workers_fd(p->workers), EV_READ | EV_PERSIST,

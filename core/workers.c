@@ -6,7 +6,7 @@
  * `order` (every item not taken back, in submission order). Items are
  * small and the work per item is tens of microseconds, so a single lock
  * is not what limits the pool. Each thread also holds its own lock while
- * it runs its chain, which lets the loop thread read statistics or reload
+ * it runs its chain, which lets the main thread read statistics or reload
  * data files without racing it.
  */
 #define _GNU_SOURCE                   /* pipe2 */
@@ -83,8 +83,8 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&w->lock);
         it->done = 1;
         w->busy--;
-        /* Only the oldest item can be taken: wake the loop for that one
-         * (once; it empties the pipe before taking). */
+        /* Only the oldest item can be taken: wake the main thread for
+         * that one (once; it empties the pipe before taking). */
         if (it == w->order && !w->wake_pending) {
             w->wake_pending = 1;
             ssize_t rc;
@@ -137,7 +137,7 @@ struct workers *workers_new(size_t n, const struct settings *s, const struct dec
             goto fail;
         pthread_mutex_init(&wk->lock, NULL);
     }
-    /* Signals are the loop thread's business (libevent's handlers). */
+    /* Signals are the main thread's business (libevent's handlers in `run`). */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -4,10 +4,11 @@
  * The processors ahead of the first one that keeps state across records
  * (clean with the default chain; see processor_ops.ordered) can run on
  * copies side by side. A pool of threads does that part, with decoding,
- * for the loop thread, and hands the results back in submission order, so
- * the ordered rest of the chain (dedupe, then entities and topics) and
- * every output still see the input order. The loop thread is woken
- * through workers_fd() when the oldest item is done.
+ * for the main thread (the event loop of `run`, the reader of `process`),
+ * and hands the results back in submission order, so the ordered rest of
+ * the chain (dedupe, then entities and topics) and every output still see
+ * the input order. The main thread is woken through workers_fd() when the
+ * oldest item is done.
  *
  * Each thread owns a copy of the front processors, built up front from
  * the same settings; workers_each_chain() reaches them under that
@@ -24,6 +25,10 @@
 #include "settings.h"
 
 struct workers;
+
+/* Items a caller keeps in the pool per thread at most (workers_pending()):
+ * enough to keep the threads busy, few enough to bound memory. */
+#define WORKERS_QUEUE_PER_THREAD 128
 
 /* One input. The submitter fills the first block and keeps the payload
  * alive until workers_take() hands the item back with the results. */

@@ -10,9 +10,10 @@
  * Threading: the callbacks of one instance run on one thread at a time;
  * none may block on the network. The processors ahead of the first
  * `ordered` one may have several instances, one per worker thread of
- * `run` ([pipeline] threads), each seeing some of the records; the
- * ordered one and all after it have a single instance that sees every
- * record in input order, on the event loop thread.
+ * `run` and `process` ([pipeline] threads), each seeing some of the
+ * records; the ordered one and all after it have a single instance that
+ * sees every record in input order, on the main thread (the event loop in
+ * `run`).
  */
 #ifndef WS_PROCESSOR_H
 #define WS_PROCESSOR_H
