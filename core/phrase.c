@@ -99,7 +99,6 @@ static int rehash(struct phrase_set *ps)
     return 0;
 }
 
-
 /* The edge (node, tok), or NULL. */
 static inline const struct edge *find_edge(const struct phrase_set *ps, uint32_t node,
                                            uint64_t tok)
@@ -161,7 +160,8 @@ int phrase_set_add_hashes(struct phrase_set *ps, const uint64_t *hashes, size_t 
     while ((ps->nedges + n) * 2 > ps->mask + 1)
         if (rehash(ps) < 0)
             return -1;
-    ps->first[phrase_first_bit(hashes[0]) >> 6] |= 1ULL << (phrase_first_bit(hashes[0]) & 63);
+    unsigned b = phrase_first_bit(hashes[0]);
+    ps->first[b >> 6] |= 1ULL << (b & 63);
     for (size_t i = 0; i < n; i++) {
         struct edge *e = (struct edge *)find_edge(ps, node, hashes[i]);
         if (!e)
