@@ -122,11 +122,22 @@ struct minhash_cmp {
 void minhash_compare(struct minhash_set *a, const uint8_t *sketch, unsigned shift,
                      uint32_t nb, struct minhash_cmp *out);
 
+/* What a caller will accept: a pair is interesting only if its jaccard or
+ * its containment can reach these. */
+struct minhash_goal {
+    double jaccard;
+    double contain;
+};
+
 /* The same with the sketch already decoded (v[0..nv), minhash_sketch_decode):
  * callers that meet the same remembered sketch again and again keep it
- * decoded. */
+ * decoded. With a goal, the comparison stops as soon as too few sketch
+ * values are left for the pair to reach either share, and reports it as no
+ * estimate (everything 0); most candidates of a lookup are such pairs. A
+ * pair that can reach the goal gets the same result as without one. */
 void minhash_compare_values(struct minhash_set *a, const uint16_t *v, unsigned nv,
-                            unsigned shift, uint32_t nb, struct minhash_cmp *out);
+                            unsigned shift, uint32_t nb, const struct minhash_goal *goal,
+                            struct minhash_cmp *out);
 
 /* A comparison looks each sketch value up in a bitmap of the query's values
  * inside the sketch's window (one per shift, built once per query, while the

@@ -489,6 +489,7 @@ static enum verdict dedupe_process(void *state, struct record *rec)
     uint64_t best_seq = 0, same_seq = 0;
     double best_score = 0;
     uint32_t mine = mh.nshingles > UINT16_MAX ? UINT16_MAX : mh.nshingles;
+    const struct minhash_goal goal = {c->threshold, c->containment};
     for (size_t i = 0; i < n; i++) {
         /* A candidate's sketch is a cache miss in a large index: ask for
          * the one a few candidates ahead while comparing this one. */
@@ -521,7 +522,7 @@ static enum verdict dedupe_process(void *state, struct record *rec)
             d->seq = cand[i];
         }
         struct minhash_cmp cmp;
-        minhash_compare_values(&st->set, d->v, d->n, e->shift, e->nshingles, &cmp);
+        minhash_compare_values(&st->set, d->v, d->n, e->shift, e->nshingles, &goal, &cmp);
         double score = 0;
         if (cmp.jaccard >= c->threshold &&
             minhash_lower_bound(cmp.matches, cmp.union_samples, JACCARD_Z) >= c->jaccard_floor) {

@@ -341,6 +341,93 @@ static void test_compare_large_body(void **unused)
     free(big);
 }
 
+/* Synthetic prose for comparisons: sentence s of story `story`, words from
+ * a small vocabulary so unrelated stories still share some shingles. */
+static size_t put_sentence(char *buf, size_t cap, unsigned story, unsigned s)
+{
+    static const char *vocab[] = {
+        "minister", "talks", "border", "troops", "ceasefire", "officials", "said", "capital",
+        "alliance", "summit", "sanctions", "envoy", "agreement", "forces", "region", "aid",
+        "parliament", "vote", "treaty", "delegation", "grain", "ports", "convoy", "drones",
+    };
+    uint32_t x = story * 2654435761u + s * 40503u + 1;
+    size_t len = 0;
+    for (int w = 0; w < 12 && len + 16 < cap; w++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", w ? " " : "",
+                                vocab[x % (sizeof(vocab) / sizeof(vocab[0]))]);
+    }
+    len += (size_t)snprintf(buf + len, cap - len, ". ");
+    return len;
+}
+
+/* Sentences [from, to) of a story; every `swap`-th one (0: none) taken from
+ * another story instead, as a rewrite would. */
+static void story_text(char *buf, size_t cap, unsigned story, unsigned from, unsigned to,
+                       unsigned swap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (unsigned s = from; s < to && len + 200 < cap; s++)
+        len += put_sentence(buf + len, cap - len, swap && s % swap == 0 ? story + 1000 : story, s);
+}
+
+static int same_cmp(const struct minhash_cmp *a, const struct minhash_cmp *b)
+{
+    return a->jaccard == b->jaccard && a->contain == b->contain && a->matches == b->matches &&
+           a->samples == b->samples && a->union_samples == b->union_samples &&
+           a->exact == b->exact;
+}
+
+/* A goal only cuts comparisons short that could not have reached it: every
+ * pair whose full comparison reaches the jaccard or containment of the goal
+ * gets the same result with the goal, and the others get that result or no
+ * estimate. Pairs cover rewrites, excerpts both ways and unrelated stories
+ * of several lengths, so the cut happens often and near the bound. */
+static void test_compare_goal_keeps_every_reachable_pair(void **unused)
+{
+    (void)unused;
+    const struct minhash_goal goal = {0.25, 0.5};
+    static char a_text[32768], b_text[32768];
+    unsigned reached = 0, cut = 0, pairs = 0;
+    struct minhash_set sa = {0};
+    for (unsigned story = 0; story < 12; story++) {
+        unsigned len_a = 10 + story * 9;
+        story_text(a_text, sizeof(a_text), story, 0, len_a, 0);
+        struct minhash ma;
+        fingerprint_set(a_text, &ma, &sa);
+        for (unsigned v = 0; v < 24; v++) {
+            unsigned other = v % 4 == 0 ? story + 50 : story;
+            unsigned from = v % 3 == 1 ? len_a / 4 : 0;
+            unsigned to = v % 6 < 2 ? len_a : len_a / (1 + v % 5) + 1 + v;
+            story_text(b_text, sizeof(b_text), other, from, to, v % 7 == 0 ? 0 : 1 + v % 7);
+            struct minhash mb;
+            fingerprint(b_text, &mb);
+            uint16_t vals[MINHASH_SKETCH];
+            unsigned nv = minhash_sketch_decode(mb.sketch, vals);
+            struct minhash_cmp full, fast;
+            minhash_compare_values(&sa, vals, nv, mb.shift, mb.nshingles, NULL, &full);
+            minhash_compare_values(&sa, vals, nv, mb.shift, mb.nshingles, &goal, &fast);
+            pairs++;
+            if (full.jaccard >= goal.jaccard || full.contain >= goal.contain) {
+                reached++;
+                assert_true(same_cmp(&full, &fast));
+            } else if (!same_cmp(&full, &fast)) {
+                cut++;
+                assert_int_equal(fast.matches, 0);
+                assert_int_equal(fast.samples, 0);
+                assert_true(fast.jaccard == 0 && fast.contain == 0);
+            }
+        }
+    }
+    print_message("%u pairs: %u reach the goal, %u cut short\n", pairs, reached, cut);
+    assert_true(reached >= 40);
+    assert_true(cut >= 40);
+    minhash_set_free(&sa);
+}
+
 /* ------------------------------------------------------------- index */
 
 static void make_mh(struct minhash *mh, unsigned seed)
@@ -1078,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_fingerprint_similarity),
         cmocka_unit_test(test_fingerprint_short_and_empty),
         cmocka_unit_test(test_compare_large_body),
+        cmocka_unit_test(test_compare_goal_keeps_every_reachable_pair),
         cmocka_unit_test(test_index_insert_find_evict),
         cmocka_unit_test(test_index_string_ring_wraps),
         cmocka_unit_test(test_index_probe_limit_bounds_chains),
