@@ -8,7 +8,14 @@
 
 #include "minhash.h"
 
-#define STOP_SLOTS 512   /* power of two, > 2x the stop words */
+/* The stop-word set is asked once per token, and about 40 % of the tokens
+ * of running text are stop words: a lookup that branches on the answer is
+ * mispredicted all the time. So it is a table of 4-slot buckets in which
+ * every stop word has a place in its own bucket (the multiplier that picks
+ * buckets is chosen when the context is built), and a lookup compares the
+ * four slots without a branch. */
+#define STOP_BUCKETS 256   /* power of two; about one stop word in eight slots */
+#define STOP_WAYS    4
 
 /* Words every English article uses; a shingle made only of these says
  * nothing about which story it came from. */
@@ -24,48 +31,55 @@ static const char stop_words[] =
 
 struct minhash_ctx {
     unsigned shingle;
-    uint64_t filter[64];         /* 4096-bit prefilter: most words skip the table */
-    uint64_t stop[STOP_SLOTS];   /* open addressing, 0 = empty */
+    uint64_t stop_mul;                                 /* bucket = (h * stop_mul) >> 56 */
+    uint64_t stop[STOP_BUCKETS][STOP_WAYS] __attribute__((aligned(32)));   /* 0 = empty */
 };
+_Static_assert(STOP_BUCKETS == 256, "stop_bucket() takes the top 8 bits");
 
-static unsigned filter_bit(uint64_t h)
+static unsigned stop_bucket(const struct minhash_ctx *ctx, uint64_t h)
 {
-    return (unsigned)(h >> 40) & 4095;
+    return (unsigned)((h * ctx->stop_mul) >> 56);
 }
 
-static void stop_add(struct minhash_ctx *ctx, uint64_t h)
+/* 0 marks an empty slot, so a hash of 0 is looked up as 1. */
+static inline uint64_t stop_key(uint64_t h)
 {
-    if (!h)
-        h = 1;
-    size_t i = (size_t)(minhash_mix64(h) & (STOP_SLOTS - 1));
-    while (ctx->stop[i] && ctx->stop[i] != h)
-        i = (i + 1) & (STOP_SLOTS - 1);
-    ctx->stop[i] = h;
-    ctx->filter[filter_bit(h) >> 6] |= 1ULL << (filter_bit(h) & 63);
+    return h + (h == 0);
 }
 
-static int is_stop(const struct minhash_ctx *ctx, uint64_t h)
+/* 0, or -1 when h's bucket is full (the caller tries another multiplier). */
+static int stop_add(struct minhash_ctx *ctx, uint64_t h)
 {
-    if (!((ctx->filter[filter_bit(h) >> 6] >> (filter_bit(h) & 63)) & 1))
-        return 0;
-    if (!h)
-        h = 1;
-    size_t i = (size_t)(minhash_mix64(h) & (STOP_SLOTS - 1));
-    while (ctx->stop[i]) {
-        if (ctx->stop[i] == h)
-            return 1;
-        i = (i + 1) & (STOP_SLOTS - 1);
+    h = stop_key(h);
+    uint64_t *slot = ctx->stop[stop_bucket(ctx, h)];
+    for (unsigned w = 0; w < STOP_WAYS; w++) {
+        if (slot[w] == h)
+            return 0;
+        if (!slot[w]) {
+            slot[w] = h;
+            return 0;
+        }
     }
-    return 0;
+    return -1;
+}
+
+static inline int is_stop(const struct minhash_ctx *ctx, uint64_t h)
+{
+    h = stop_key(h);
+    const uint64_t *slot = ctx->stop[stop_bucket(ctx, h)];
+    return (slot[0] == h) | (slot[1] == h) | (slot[2] == h) | (slot[3] == h);
 }
 
 struct minhash_ctx *minhash_ctx_new(unsigned shingle)
 {
     if (shingle < 1 || shingle > MINHASH_MAX_SHINGLE)
         return NULL;
-    struct minhash_ctx *ctx = calloc(1, sizeof(*ctx));
+    /* Aligned so that no bucket straddles two cache lines. */
+    size_t size = (sizeof(struct minhash_ctx) + 63) & ~(size_t)63;
+    struct minhash_ctx *ctx = aligned_alloc(64, size);
     if (!ctx)
         return NULL;
+    memset(ctx, 0, size);
     ctx->shingle = shingle;
 
     /* Through the one tokenizer, so the hashes are the ones text carries. */
@@ -76,9 +90,21 @@ struct minhash_ctx *minhash_ctx_new(unsigned shingle)
         free(ctx);
         return NULL;
     }
-    for (size_t i = 0; i < t.n; i++)
-        stop_add(ctx, t.toks[i].hash);
+    /* Odd multipliers in turn until every word fits its bucket: with
+     * about 125 words in 256 buckets, the first one nearly always does. */
+    int fits = 0;
+    for (uint64_t attempt = 0; !fits && attempt < 1000; attempt++) {
+        ctx->stop_mul = 0x9e3779b97f4a7c15ULL + 2 * attempt;
+        memset(ctx->stop, 0, sizeof(ctx->stop));
+        fits = 1;
+        for (size_t i = 0; i < t.n && fits; i++)
+            fits = stop_add(ctx, t.toks[i].hash) == 0;
+    }
     text_tokens_free(&t);
+    if (!fits) {                       /* cannot happen with this word list */
+        free(ctx);
+        return NULL;
+    }
     return ctx;
 }
 
