@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -434,6 +435,75 @@ static void test_long_input_reuse(void **unused)
  * byte count (ae, ss, ij, Greek and Cyrillic capitals), combining marks,
  * possessives, a word at the very end and one over the 0xffff limit. Run
  * under ASan and valgrind, a write past the buffer fails here. */
+/* Words of ASCII letters and digits (most of any English text) take a
+ * 16-bytes-at-a-time path when 16 bytes are left, and a byte loop near the
+ * end of the text. Random words of 1-20 bytes (both sides of the 8- and
+ * 16-byte steps) in mixed case, separated by spaces, with and without
+ * whitespace after them: every token's form, hash and case/digit flags must
+ * be what the definition says, whichever path took it. */
+static void test_ascii_words_both_paths(void **unused)
+{
+    (void)unused;
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    uint32_t x = 12345;
+    char text[4096], word[32], want[32];
+    for (int round = 0; round < 400; round++) {
+        size_t len = 0, nwords = 0;
+        char words[40][24];
+        while (nwords < 40 && len + 24 < 2048) {
+            x = x * 1103515245u + 12345u;
+            size_t wl = 1 + (x >> 16) % 20;
+            for (size_t k = 0; k < wl; k++) {
+                x = x * 1103515245u + 12345u;
+                /* Mostly lower case, like copy; some capitals and digits. */
+                unsigned r = (x >> 16) % 100;
+                word[k] = r < 70 ? alphabet[(x >> 8) % 26]
+                        : r < 90 ? alphabet[26 + (x >> 8) % 26] : alphabet[52 + (x >> 8) % 10];
+            }
+            word[wl] = '\0';
+            memcpy(words[nwords++], word, wl + 1);
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", len ? " " : "", word);
+        }
+        for (int tail = 0; tail < 2; tail++) {
+            size_t tl = len;
+            if (tail) {
+                memset(text + len, ' ', 20);
+                tl += 20;
+            }
+            struct tokens t = {0};
+            assert_int_equal(text_tokenize(text, tl, &t), 0);
+            assert_int_equal(t.n, nwords);
+            for (size_t i = 0; i < nwords; i++) {
+                const char *w = words[i];
+                size_t wl = strlen(w);
+                int letters = 0, lower = 0, digits = 0, cap = -1;
+                for (size_t k = 0; k < wl; k++) {
+                    char c = w[k];
+                    want[k] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+                    if (c >= '0' && c <= '9') {
+                        digits++;
+                    } else {
+                        letters++;
+                        lower += c >= 'a' && c <= 'z';
+                        if (cap < 0)
+                            cap = c >= 'A' && c <= 'Z';
+                    }
+                }
+                want[wl] = '\0';
+                const struct token *k = &t.toks[i];
+                assert_int_equal(k->len, wl);
+                assert_memory_equal(text + k->off, w, wl);
+                assert_string_equal(text_token_norm(&t, i), want);
+                assert_int_equal(k->hash, text_hash64(want, wl));
+                assert_int_equal(!!(k->flags & TOK_CAP), cap == 1);
+                assert_int_equal(!!(k->flags & TOK_UPPER), letters >= 2 && !lower);
+                assert_int_equal(!!(k->flags & TOK_DIGIT), digits > 0);
+            }
+            text_tokens_free(&t);
+        }
+    }
+}
+
 static void test_norm_fits_in_len_plus_one(void **unused)
 {
     static const char *const units[] = {
@@ -489,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_tokenize_hostile_bytes),
         cmocka_unit_test(test_long_input_reuse),
         cmocka_unit_test(test_norm_fits_in_len_plus_one),
+        cmocka_unit_test(test_ascii_words_both_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
