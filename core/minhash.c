@@ -32,7 +32,7 @@ static const char stop_words[] =
 struct minhash_ctx {
     unsigned shingle;
     uint64_t stop_mul;                                 /* bucket = (h * stop_mul) >> 56 */
-    uint64_t stop[STOP_BUCKETS][STOP_WAYS] __attribute__((aligned(32)));   /* 0 = empty */
+    uint64_t stop[STOP_BUCKETS][STOP_WAYS];           /* 0 = empty */
 };
 _Static_assert(STOP_BUCKETS == 256, "stop_bucket() takes the top 8 bits");
 
@@ -74,12 +74,9 @@ struct minhash_ctx *minhash_ctx_new(unsigned shingle)
 {
     if (shingle < 1 || shingle > MINHASH_MAX_SHINGLE)
         return NULL;
-    /* Aligned so that no bucket straddles two cache lines. */
-    size_t size = (sizeof(struct minhash_ctx) + 63) & ~(size_t)63;
-    struct minhash_ctx *ctx = aligned_alloc(64, size);
+    struct minhash_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return NULL;
-    memset(ctx, 0, size);
     ctx->shingle = shingle;
 
     /* Through the one tokenizer, so the hashes are the ones text carries. */
