@@ -251,10 +251,11 @@ uint64_t dedupe_index_insert(struct dedupe_index *idx, const struct minhash *mh,
     return seq;
 }
 
-/* Whether seq is already among out[0..n). The same entry turns up in
- * several bands (a near duplicate shares many), so a 256-bit filter on the
- * sequence number answers most "not yet" without scanning the list. */
-static int seen(const uint64_t *out, size_t n, uint64_t seq, uint64_t filter[4])
+/* Where seq is among out[0..n) (index + 1), or 0. The same entry turns up
+ * in several bands (a near duplicate shares many), so a 256-bit filter on
+ * the sequence number answers most "not yet" without scanning the list. */
+static size_t find_seen(const struct dedupe_candidate *out, size_t n, uint64_t seq,
+                        uint64_t filter[4])
 {
     unsigned b = (unsigned)(seq & 255);
     if (!((filter[b >> 6] >> (b & 63)) & 1)) {
@@ -262,9 +263,23 @@ static int seen(const uint64_t *out, size_t n, uint64_t seq, uint64_t filter[4])
         return 0;
     }
     for (size_t i = 0; i < n; i++)
-        if (out[i] == seq)
-            return 1;
+        if (out[i].seq == seq)
+            return i + 1;
     return 0;
+}
+
+/* Adds seq, met in band j, to out[0..*n) or counts the band for it.
+ * `crowded` holds the band it was first met in until the walks are done. */
+static inline void meet(struct dedupe_candidate *out, size_t *n, uint64_t seq, unsigned j,
+                        uint64_t filter[4])
+{
+    size_t at = find_seen(out, *n, seq, filter);
+    if (at) {
+        out[at - 1].bands++;
+        return;
+    }
+    out[*n] = (struct dedupe_candidate){seq, 1, (uint8_t)j};
+    (*n)++;
 }
 
 /* Whether an entry met in band j's bucket is a candidate: the band key's
@@ -278,8 +293,8 @@ static inline int is_candidate(const struct dedupe_entry *e, unsigned j, unsigne
 /* One band's walk: band-major, the old order (used when the list may fill
  * up, so that which entries make it stays what it was). */
 static size_t walk_band(const struct dedupe_index *idx, const struct minhash *mh, unsigned j,
-                        uint32_t link, unsigned probe_limit, uint64_t *out, size_t n,
-                        size_t max, uint64_t filter[4])
+                        uint32_t link, unsigned probe_limit, struct dedupe_candidate *out,
+                        size_t n, size_t max, uint64_t filter[4])
 {
     unsigned want = minhash_nibble(mh->check, j);
     uint64_t prev = UINT64_MAX;
@@ -288,15 +303,15 @@ static size_t walk_band(const struct dedupe_index *idx, const struct minhash *mh
         if (!seq || seq >= prev)      /* evicted, or a stale link */
             break;
         prev = seq;
-        if (is_candidate(slot_of(idx, seq), j, want) && !seen(out, n, seq, filter))
-            out[n++] = seq;
+        if (is_candidate(slot_of(idx, seq), j, want))
+            meet(out, &n, seq, j, filter);
         link = idx->next[(seq % idx->cap) * NCHAIN + j];
     }
     return n;
 }
 
 size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minhash *mh,
-                               unsigned probe_limit, uint64_t *out, size_t max)
+                               unsigned probe_limit, struct dedupe_candidate *out, size_t max)
 {
     size_t n = 0;
     uint64_t filter[4] = {0};
@@ -310,6 +325,8 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
     if ((size_t)probe_limit * MINHASH_BANDS > max) {
         for (unsigned j = 0; j < MINHASH_BANDS && n < max; j++)
             n = walk_band(idx, mh, j, *heads[j], probe_limit, out, n, max, filter);
+        for (size_t i = 0; i < n; i++)
+            out[i].crowded = 0;
         return n;
     }
     /* The list cannot fill up: the 16 walks go in step, one entry of each
@@ -325,7 +342,8 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
             __builtin_prefetch(&idx->next[(seq[j] % idx->cap) * NCHAIN + j]);
         }
     }
-    for (unsigned steps = 0; steps < probe_limit; steps++) {
+    unsigned steps = 0;
+    for (; steps < probe_limit; steps++) {
         int live = 0;
         for (unsigned j = 0; j < MINHASH_BANDS; j++) {
             uint64_t s = seq[j];
@@ -333,9 +351,8 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
                 continue;
             live = 1;
             prev[j] = s;
-            if (is_candidate(slot_of(idx, s), j, minhash_nibble(mh->check, j)) &&
-                !seen(out, n, s, filter))
-                out[n++] = s;
+            if (is_candidate(slot_of(idx, s), j, minhash_nibble(mh->check, j)))
+                meet(out, &n, s, j, filter);
             uint64_t next = resolve(idx, idx->next[(s % idx->cap) * NCHAIN + j]);
             seq[j] = next;
             if (next && steps + 1 < probe_limit) {
@@ -346,6 +363,15 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
         if (!live)
             break;
     }
+    /* A band's chain is crowded when a live entry still follows the last
+     * one walked. */
+    uint32_t crowded = 0;
+    if (steps == probe_limit)
+        for (unsigned j = 0; j < MINHASH_BANDS; j++)
+            if (seq[j] && seq[j] < prev[j])
+                crowded |= 1u << j;
+    for (size_t i = 0; i < n; i++)
+        out[i].crowded = out[i].bands == 1 && ((crowded >> out[i].crowded) & 1);
     return n;
 }
 

@@ -94,14 +94,24 @@ const char *dedupe_entry_id(const struct dedupe_index *idx, const struct dedupe_
 const char *dedupe_entry_cluster(const struct dedupe_index *idx,
                                  const struct dedupe_entry *e, size_t *len);
 
+/* A candidate and how it was met. */
+struct dedupe_candidate {
+    uint64_t seq;
+    uint8_t bands;      /* bands whose walk met it (at most MINHASH_BANDS) */
+    uint8_t crowded;    /* met in one band only, whose chain went on past
+                           probe_limit: a band key many stories share */
+};
+
 /*
  * Candidates for mh: live entries sharing at least one band, each once, at
  * most probe_limit entries walked per band, newest first. Writes up to max
- * sequence numbers to out and returns the count. The order of the list is
- * not specified (the bands are walked in step when the list cannot fill).
+ * candidates to out and returns the count. The order of the list is not
+ * specified (the bands are walked in step when the list cannot fill; when
+ * it can, `crowded` is left 0, because a walk cut short by a full list
+ * says nothing about its chain).
  */
 size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minhash *mh,
-                               unsigned probe_limit, uint64_t *out, size_t max);
+                               unsigned probe_limit, struct dedupe_candidate *out, size_t max);
 
 /* The newest live (not dead) entry with this id, or 0. */
 uint64_t dedupe_index_find_id(const struct dedupe_index *idx, const char *id, size_t len);

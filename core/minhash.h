@@ -157,6 +157,22 @@ static inline unsigned minhash_nibble(const uint8_t *check, unsigned j)
     return (check[j >> 1] >> ((j & 1) * 4)) & 0xf;
 }
 
+/* How many of the MINHASH_BANDS check residues of two fingerprints agree:
+ * every shared band key, plus about one in 16 of the others by chance. */
+static inline unsigned minhash_check_agreement(const uint8_t *a, const uint8_t *b)
+{
+    _Static_assert(MINHASH_CHECK_BYTES == 8, "one 64-bit word of residues");
+    uint64_t x = 0, y = 0;
+    for (unsigned i = 0; i < MINHASH_CHECK_BYTES; i++) {
+        x |= (uint64_t)a[i] << (8 * i);
+        y |= (uint64_t)b[i] << (8 * i);
+    }
+    uint64_t d = x ^ y;           /* a nibble is 0 where the residues agree */
+    d |= d >> 1;
+    d |= d >> 2;
+    return MINHASH_BANDS - (unsigned)__builtin_popcountll(d & 0x1111111111111111ULL);
+}
+
 /* Wilson score lower bound of a binomial proportion k/n at z standard
  * deviations: how low the true share can plausibly be. 0 when n == 0. */
 double minhash_lower_bound(unsigned k, unsigned n, double z);

@@ -480,12 +480,12 @@ static void test_index_insert_find_evict(void **unused)
         }
         /* Each remembered fingerprint finds itself through its bands. */
         struct minhash mh;
-        uint64_t cand[64];
+        struct dedupe_candidate cand[64];
         make_mh(&mh, i);
         size_t n = dedupe_index_candidates(idx, &mh, 8, cand, 64);
         int found = 0;
         for (size_t k = 0; k < n; k++)
-            found |= cand[k] == seqs[i];
+            found |= cand[k].seq == seqs[i];
         assert_int_equal(found, i >= 4);
     }
     dedupe_index_expire(idx, 1010);                /* event times 1000..1019 */
@@ -534,10 +534,104 @@ static void test_index_probe_limit_bounds_chains(void **unused)
     make_mh(&mh, 42);
     for (unsigned i = 0; i < 1000; i++)
         assert_true(dedupe_index_insert(idx, &mh, i, "x", 1, NULL, 0, 0, 1) != 0);
-    uint64_t cand[256];
+    struct dedupe_candidate cand[256];
     size_t n = dedupe_index_candidates(idx, &mh, 4, cand, 256);
     assert_int_equal(n, 4);                         /* the 4 newest, once each */
-    assert_true(cand[0] == 1000 && cand[3] == 997);
+    assert_true(cand[0].seq == 1000 && cand[3].seq == 997);
+    /* Each was met in all 16 bands, so none counts as met in a crowded one. */
+    for (size_t k = 0; k < n; k++)
+        assert_true(cand[k].bands == MINHASH_BANDS && !cand[k].crowded);
+    dedupe_index_free(idx);
+}
+
+/* A fingerprint with the given band keys (its residues follow from them). */
+static void banded_mh(struct minhash *mh, const uint32_t bands[MINHASH_BANDS])
+{
+    memset(mh, 0, sizeof(*mh));
+    mh->ntokens = 100;
+    mh->nshingles = 100;
+    mh->body_hash = bands[0] ^ ((uint64_t)bands[1] << 32);
+    for (unsigned j = 0; j < MINHASH_BANDS; j++) {
+        mh->bands[j] = bands[j];
+        mh->check[j >> 1] |= (uint8_t)(minhash_check_of(bands[j]) << ((j & 1) * 4));
+    }
+}
+
+/* How a candidate was met: the number of bands, and whether its only band
+ * was a crowded one (a chain longer than probe_limit). */
+static void test_index_candidate_bands_and_crowding(void **unused)
+{
+    (void)unused;
+    struct dedupe_index *idx = dedupe_index_new(256, 65536, NULL, NULL);
+    assert_non_null(idx);
+    uint32_t b[MINHASH_BANDS];
+    struct minhash mh;
+    /* 20 strangers share band 0 (a common phrase), nothing else. */
+    for (unsigned i = 0; i < 20; i++) {
+        for (unsigned j = 0; j < MINHASH_BANDS; j++)
+            b[j] = 1000000 + i * 100 + j;
+        b[0] = 7;
+        banded_mh(&mh, b);
+        assert_true(dedupe_index_insert(idx, &mh, i, "s", 1, NULL, 0, 0, 1) != 0);
+    }
+    /* A version shares band 0 and bands 5 and 9 with the query; three
+     * stories share band 3 only, with nobody else. */
+    for (unsigned j = 0; j < MINHASH_BANDS; j++)
+        b[j] = 2000000 + j;
+    b[0] = 7;
+    b[5] = 55;
+    b[9] = 99;
+    banded_mh(&mh, b);
+    uint64_t version = dedupe_index_insert(idx, &mh, 30, "v", 1, NULL, 0, 0, 1);
+    uint64_t rare[3];
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned j = 0; j < MINHASH_BANDS; j++)
+            b[j] = 3000000 + i * 100 + j;
+        b[3] = 33;
+        banded_mh(&mh, b);
+        rare[i] = dedupe_index_insert(idx, &mh, 40 + i, "r", 1, NULL, 0, 0, 1);
+    }
+
+    for (unsigned j = 0; j < MINHASH_BANDS; j++)
+        b[j] = 4000000 + j;
+    b[0] = 7;
+    b[3] = 33;
+    b[5] = 55;
+    b[9] = 99;
+    banded_mh(&mh, b);
+    struct dedupe_candidate cand[256];
+    size_t n = dedupe_index_candidates(idx, &mh, 8, cand, 256);
+    /* Band 0: the version and the 7 newest strangers (probe_limit 8);
+     * band 3: the three rare ones. */
+    assert_int_equal(n, 11);
+    unsigned strangers = 0, rares = 0, versions = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (cand[k].seq == version) {
+            versions++;
+            assert_int_equal(cand[k].bands, 3);
+            assert_false(cand[k].crowded);
+        } else if (cand[k].seq == rare[0] || cand[k].seq == rare[1] || cand[k].seq == rare[2]) {
+            rares++;
+            assert_int_equal(cand[k].bands, 1);
+            assert_false(cand[k].crowded);     /* a chain of 3: not a common key */
+        } else {
+            strangers++;
+            assert_int_equal(cand[k].bands, 1);
+            assert_true(cand[k].crowded);
+        }
+    }
+    assert_int_equal(versions, 1);
+    assert_int_equal(rares, 3);
+    assert_int_equal(strangers, 7);
+    /* With a probe limit past the chain's length nothing is crowded. */
+    n = dedupe_index_candidates(idx, &mh, 64, cand, 256);
+    for (size_t k = 0; k < n; k++)
+        assert_false(cand[k].crowded);
+    /* A list that may fill up (walked band by band) claims no crowding. */
+    n = dedupe_index_candidates(idx, &mh, 8, cand, 100);
+    assert_int_equal(n, 11);
+    for (size_t k = 0; k < n; k++)
+        assert_false(cand[k].crowded);
     dedupe_index_free(idx);
 }
 
@@ -1119,6 +1213,120 @@ static void test_generated_precision_recall(void **unused)
 /* Full-length articles (1-6 kB bodies, the benchmark's defaults) from the
  * generator itself, when it is built: more and longer stories than the
  * fixture can hold. */
+/* A corpus through clean and dedupe with one dedupe option set; each
+ * article's verdict as "status cluster duplicate_of similarity", and
+ * dedupe's counters. */
+static char **verdicts_with(const char *corpus, size_t corpus_len, const char *key,
+                            const char *value, size_t *count, json_t **stats)
+{
+    char err[512];
+    struct conf_file *cf = conf_load("config/wirestream.conf", err, sizeof(err));
+    if (!cf)
+        fail_msg("conf: %s", err);
+    assert_int_equal(conf_override(cf, "pipeline", "processors", "clean, dedupe", err, sizeof(err)),
+                     0);
+    assert_int_equal(conf_override(cf, "processor.dedupe", key, value, err, sizeof(err)), 0);
+    struct settings *s = settings_load(cf, err, sizeof(err));
+    if (!s)
+        fail_msg("settings: %s", err);
+    struct chain *ch = chain_new(s, NULL, err, sizeof(err));
+    if (!ch)
+        fail_msg("chain: %s", err);
+    struct decode_opts dopts = {.format = INPUT_AUTO,
+                                .max_body_size = (size_t)s->input.max_body_size,
+                                .max_message_size = (size_t)s->input.max_message_size};
+    FILE *fp = fmemopen((void *)corpus, corpus_len, "r");
+    assert_non_null(fp);
+    char **v = NULL, *line = NULL;
+    size_t n = 0, cap = 0, lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, fp)) > 0) {
+        struct decode_error derr = {0};
+        struct record *rec = decode_article(line, (size_t)len, &dopts, &derr);
+        assert_non_null(rec);
+        chain_process(ch, rec);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            char **nv = realloc(v, cap * sizeof(*v));
+            assert_non_null(nv);
+            v = nv;
+        }
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%d %s %s %.17g", (int)rec->dedupe.status,
+                 rec->dedupe.cluster ? rec->dedupe.cluster : "-",
+                 rec->dedupe.duplicate_of ? rec->dedupe.duplicate_of : "-",
+                 rec->dedupe.similarity);
+        v[n++] = strdup(buf);
+        record_free(rec);
+    }
+    free(line);
+    fclose(fp);
+    json_t *all = json_object();
+    chain_stats(ch, all);
+    *stats = json_incref(json_object_get(json_object_get(all, "processors"), "dedupe"));
+    assert_non_null(*stats);
+    json_decref(all);
+    chain_free(ch);
+    settings_free(s);
+    *count = n;
+    return v;
+}
+
+/* skip_strangers leaves out comparisons, not verdicts: on 6,000 generated
+ * articles (template prose, where unrelated stories share many phrases)
+ * every article gets the same status, cluster, link and similarity with it
+ * on and off, while a good share of the comparisons is not made. The
+ * counters add up: every skipped candidate is compared when it is off.
+ * (Skipping every candidate met only in one crowded band, without the
+ * residue and length conditions, changes two verdicts here.) */
+static void test_skip_strangers_changes_no_verdict(void **unused)
+{
+    (void)unused;
+    FILE *probe = fopen(GEN_CORPUS, "r");
+    if (!probe) {
+        print_message("%s not built (make %s): skipped\n", GEN_CORPUS, GEN_CORPUS);
+        skip();
+    }
+    fclose(probe);
+    FILE *gen = popen(GEN_CORPUS " -s 3 -n 6000 2>/dev/null", "r");
+    assert_non_null(gen);
+    char *corpus = NULL;
+    size_t corpus_len = 0;
+    FILE *mem = open_memstream(&corpus, &corpus_len);
+    assert_non_null(mem);
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof(buf), gen)) > 0)
+        assert_int_equal(fwrite(buf, 1, got, mem), got);
+    assert_int_equal(pclose(gen), 0);
+    fclose(mem);
+    size_t n_on, n_off;
+    json_t *on_stats, *off_stats;
+    char **on = verdicts_with(corpus, corpus_len, "skip_strangers", "true", &n_on, &on_stats);
+    char **off = verdicts_with(corpus, corpus_len, "skip_strangers", "false", &n_off, &off_stats);
+    free(corpus);
+    assert_int_equal(n_on, n_off);
+    assert_int_equal(n_on, 6000);
+    for (size_t i = 0; i < n_on; i++) {
+        if (strcmp(on[i], off[i]) != 0)
+            fail_msg("article %zu: %s with skip_strangers, %s without", i + 1, on[i], off[i]);
+        free(on[i]);
+        free(off[i]);
+    }
+    free(on);
+    free(off);
+    json_int_t cmp_on = json_integer_value(json_object_get(on_stats, "comparisons"));
+    json_int_t skipped = json_integer_value(json_object_get(on_stats, "strangers_skipped"));
+    json_int_t cmp_off = json_integer_value(json_object_get(off_stats, "comparisons"));
+    print_message("comparisons: %lld without skip_strangers, %lld with it (%lld skipped)\n",
+                  (long long)cmp_off, (long long)cmp_on, (long long)skipped);
+    assert_int_equal(json_integer_value(json_object_get(off_stats, "strangers_skipped")), 0);
+    assert_int_equal(cmp_on + skipped, cmp_off);
+    assert_true(skipped * 5 >= cmp_off);          /* at least a fifth left out */
+    json_decref(on_stats);
+    json_decref(off_stats);
+}
+
 static void test_generated_large(void **unused)
 {
     (void)unused;
@@ -1169,6 +1377,7 @@ int main(void)
         cmocka_unit_test(test_index_insert_find_evict),
         cmocka_unit_test(test_index_string_ring_wraps),
         cmocka_unit_test(test_index_probe_limit_bounds_chains),
+        cmocka_unit_test(test_index_candidate_bands_and_crowding),
         cmocka_unit_test(test_exact_near_unique),
         cmocka_unit_test(test_verdict_switches),
         cmocka_unit_test(test_window_by_event_time),
@@ -1180,6 +1389,7 @@ int main(void)
         cmocka_unit_test(test_corpus_deterministic),
         cmocka_unit_test(test_generated_precision_recall),
         cmocka_unit_test(test_generated_large),
+        cmocka_unit_test(test_skip_strangers_changes_no_verdict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
