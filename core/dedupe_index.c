@@ -268,8 +268,7 @@ static size_t find_seen(const struct dedupe_candidate *out, size_t n, uint64_t s
     return 0;
 }
 
-/* Adds seq, met in band j, to out[0..*n) or counts the band for it.
- * `crowded` holds the band it was first met in until the walks are done. */
+/* Adds seq, met in band j, to out[0..*n) or counts the band for it. */
 static inline void meet(struct dedupe_candidate *out, size_t *n, uint64_t seq, unsigned j,
                         uint64_t filter[4])
 {
@@ -278,7 +277,7 @@ static inline void meet(struct dedupe_candidate *out, size_t *n, uint64_t seq, u
         out[at - 1].bands++;
         return;
     }
-    out[*n] = (struct dedupe_candidate){seq, 1, (uint8_t)j};
+    out[*n] = (struct dedupe_candidate){seq, 1, (uint8_t)j, 0};
     (*n)++;
 }
 
@@ -325,8 +324,6 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
     if ((size_t)probe_limit * MINHASH_BANDS > max) {
         for (unsigned j = 0; j < MINHASH_BANDS && n < max; j++)
             n = walk_band(idx, mh, j, *heads[j], probe_limit, out, n, max, filter);
-        for (size_t i = 0; i < n; i++)
-            out[i].crowded = 0;
         return n;
     }
     /* The list cannot fill up: the 16 walks go in step, one entry of each
@@ -371,7 +368,7 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
             if (seq[j] && seq[j] < prev[j])
                 crowded |= 1u << j;
     for (size_t i = 0; i < n; i++)
-        out[i].crowded = out[i].bands == 1 && ((crowded >> out[i].crowded) & 1);
+        out[i].crowded = out[i].bands == 1 && ((crowded >> out[i].band) & 1);
     return n;
 }
 

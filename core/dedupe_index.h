@@ -98,6 +98,7 @@ const char *dedupe_entry_cluster(const struct dedupe_index *idx,
 struct dedupe_candidate {
     uint64_t seq;
     uint8_t bands;      /* bands whose walk met it (at most MINHASH_BANDS) */
+    uint8_t band;       /* the first of them */
     uint8_t crowded;    /* met in one band only, whose chain went on past
                            probe_limit: a band key many stories share */
 };

@@ -14,7 +14,7 @@
  * every stop word has a place in its own bucket (the multiplier that picks
  * buckets is chosen when the context is built), and a lookup compares the
  * four slots without a branch. */
-#define STOP_BUCKETS 256   /* power of two; about one stop word in eight slots */
+#define STOP_BUCKETS 256   /* power of two; about one stop word in nine slots */
 #define STOP_WAYS    4
 
 /* Words every English article uses; a shingle made only of these says
@@ -88,7 +88,7 @@ struct minhash_ctx *minhash_ctx_new(unsigned shingle)
         return NULL;
     }
     /* Odd multipliers in turn until every word fits its bucket: with
-     * about 125 words in 256 buckets, the first one nearly always does. */
+     * 117 words in 256 buckets of 4, the first one nearly always does. */
     int fits = 0;
     for (uint64_t attempt = 0; !fits && attempt < 1000; attempt++) {
         ctx->stop_mul = 0x9e3779b97f4a7c15ULL + 2 * attempt;

@@ -468,8 +468,9 @@ ascii_run_facts(const char *text, size_t rs, size_t end, unsigned seen, struct w
 /* Folds and hashes (FNV-1a, as text_hash64()) a run of ASCII letters and
  * digits that starts at p (info: ascii_fold[*p], not 0), writing the folded
  * bytes at *q and continuing the hash *h. Returns the end of the run; *seen
- * gets the ascii_fold kinds met. One tight loop: nearly every byte of
- * English copy goes through it. */
+ * gets the ascii_fold kinds met. The byte-by-byte path: for runs inside a
+ * word with other letters, near the end of the text, of 16 bytes or more,
+ * and everywhere without SSE2 (fold_ascii_word16() takes the rest). */
 static inline __attribute__((always_inline)) const unsigned char *
 fold_ascii_run(const unsigned char *p, const unsigned char *stop, unsigned info, char **q,
                uint64_t *h, unsigned *seen)
@@ -519,11 +520,12 @@ static inline __attribute__((always_inline)) uint64_t fnv_prefix8(uint64_t h, ui
 /* Nearly every word of English copy, without a loop over its bytes: a run
  * of ASCII letters and digits shorter than 16 bytes at p, with 16 bytes
  * readable there, is classified, measured and folded 16 bytes at a time
- * and hashed (FNV-1a, as text_hash64()) without a data-dependent branch.
- * Writes 16 bytes at q: the caller's buffer always has them, because the
- * normalized text never runs ahead of the source (q - norm <= p - text)
- * and the source has 16 bytes left. Returns the run's length, or 0 when it
- * is 16 bytes or longer (nothing is usable). */
+ * and hashed (FNV-1a, as text_hash64()) with no branch on its length but
+ * one for runs longer than 8 bytes. Writes 16 bytes at q: the caller's
+ * buffer always has them, because the normalized text never runs ahead of
+ * the source (q - norm <= p - text) and the source has 16 bytes left.
+ * Returns the run's length, or 0 (nothing written) when it is 16 bytes or
+ * longer. */
 static inline __attribute__((always_inline)) unsigned
 fold_ascii_word16(const unsigned char *p, char *q, uint64_t *h, unsigned *seen)
 {

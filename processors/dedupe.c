@@ -462,18 +462,19 @@ static enum verdict unique(struct dedupe *st, struct record *rec, const struct m
 }
 
 /* At most this many of 16 band residues agree for a stranger: the shared
- * band and about one other by chance (3 or fewer for 95% of strangers). A
- * version of similar length that can match shares several bands. */
+ * band and each other one by chance, one time in 16 (3 or fewer for 94%
+ * of strangers). A version of similar length that can match shares
+ * several bands. */
 #define STRANGER_AGREE_MAX 3
 
 /* A candidate met only through one band key that many stories share (a
  * common phrase such as "the foreign ministry said in a statement"), whose
  * other band residues hardly agree with the article's and whose body is
  * within a factor of two of the article's length. Such a pair can still
- * resemble at the thresholds, but on the bench and test corpora none of
- * them did, while they were two thirds of all comparisons (docs/dedupe.md).
- * Excerpts and expanded versions, whose lengths differ, legitimately share
- * few bands and are always compared. */
+ * resemble at the thresholds, but rarely: on the bench corpora they were
+ * half to two thirds of all comparisons and one of about 35,000 matches
+ * (docs/dedupe.md). Excerpts and expanded versions, whose lengths differ,
+ * legitimately share few bands and are always compared. */
 static int stranger(const struct dedupe_candidate *cd, const struct dedupe_entry *e,
                     const struct minhash *mh, uint32_t mine)
 {
