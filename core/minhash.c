@@ -278,19 +278,50 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
             skipped++;
             continue;
         }
-        if (k == 3) {   /* the default size, unrolled: pos is the oldest */
-            unsigned p1 = pos == 2 ? 0 : pos + 1, p2 = p1 == 2 ? 0 : p1 + 1;
-            uint64_t w1 = window[p1], w2 = window[p2];
-            bins_add(b, window[pos] ^ ((w1 << 21) | (w1 >> 43)) ^ ((w2 << 42) | (w2 >> 22)));
-        } else {
-            bins_add(b, shingle_hash(window, k, pos));
-        }
+        bins_add(b, shingle_hash(window, k, pos));
     }
     /* A body shorter than one shingle is one shingle of what there is. */
     if (kept > 0 && kept < k) {
         uint64_t h = 0x9e3779b97f4a7c15ULL;
         for (unsigned j = 0; j < kept; j++)
             h = (h ^ window[j]) * 0x100000001b3ULL;
+        bins_add(b, h);
+    }
+    return skipped;
+}
+
+/* hash_shingles() for the default size, 3: the window is three registers
+ * and the stop words in it three bits, instead of circular arrays whose
+ * index arithmetic cost more than the hashing. Same keys, same order. */
+static uint32_t hash_shingles3(const struct minhash_ctx *ctx, const struct tokens *toks,
+                               uint32_t skip_off, uint32_t skip_len, int use_stop,
+                               struct bins *b)
+{
+    uint64_t w0 = 0, w1 = 0;          /* the two tokens before, oldest first */
+    unsigned stops = 0;               /* bit 0: the newest token is a stop word */
+    uint32_t kept = 0, skipped = 0;
+
+    for (size_t i = 0; i < toks->n; i++) {
+        const struct token *tok = &toks->toks[i];
+        if ((uint32_t)(tok->off - skip_off) < skip_len)   /* inside the skipped span */
+            continue;
+        uint64_t w2 = tok->hash;
+        stops = ((stops << 1) | (use_stop ? (unsigned)is_stop(ctx, w2) : 0)) & 7;
+        if (++kept >= 3) {
+            if (stops == 7)
+                skipped++;
+            else
+                bins_add(b, w0 ^ ((w1 << 21) | (w1 >> 43)) ^ ((w2 << 42) | (w2 >> 22)));
+        }
+        w0 = w1;
+        w1 = w2;
+    }
+    /* A body shorter than one shingle: as hash_shingles(). */
+    if (kept > 0 && kept < 3) {
+        uint64_t h = 0x9e3779b97f4a7c15ULL;
+        if (kept == 2)
+            h = (h ^ w0) * 0x100000001b3ULL;
+        h = (h ^ w1) * 0x100000001b3ULL;
         bins_add(b, h);
     }
     return skipped;
@@ -539,11 +570,13 @@ int minhash_compute(const struct minhash_ctx *ctx, const struct tokens *toks,
         return 0;
     }
 
-    uint32_t skipped = hash_shingles(ctx, toks, skip_off, skip_len, 1, &b);
+    uint32_t (*shingles)(const struct minhash_ctx *, const struct tokens *, uint32_t, uint32_t,
+                         int, struct bins *) = ctx->shingle == 3 ? hash_shingles3 : hash_shingles;
+    uint32_t skipped = shingles(ctx, toks, skip_off, skip_len, 1, &b);
     if (b.n == 0 && skipped)            /* nothing but stop words */
-        hash_shingles(ctx, toks, skip_off, skip_len, 0, &b);
+        shingles(ctx, toks, skip_off, skip_len, 0, &b);
     if (b.n == 0)                       /* only the dateline: use it all */
-        hash_shingles(ctx, toks, 0, 0, 0, &b);
+        shingles(ctx, toks, 0, 0, 0, &b);
     set_sort(set);
     out->nshingles = set->n > UINT32_MAX ? UINT32_MAX : (uint32_t)set->n;
     make_sketch(set, out);

@@ -306,6 +306,124 @@ static void test_fingerprint_short_and_empty(void **unused)
     assert_memory_equal(a.sketch, b.sketch, sizeof(a.sketch));
 }
 
+/* Fingerprint of text with shingles of k words (its set in *set). */
+static void fingerprint_k(unsigned k, const char *text, struct minhash *mh,
+                          struct minhash_set *set)
+{
+    struct minhash_ctx *ctx = minhash_ctx_new(k);
+    struct tokens t;
+    memset(&t, 0, sizeof(t));
+    assert_non_null(ctx);
+    assert_int_equal(minhash_ctx_shingle(ctx), k);
+    assert_int_equal(text_tokenize(text, strlen(text), &t), 0);
+    assert_int_equal(minhash_compute(ctx, &t, 0, 0, mh, set), 0);
+    text_tokens_free(&t);
+    minhash_ctx_free(ctx);
+}
+
+/* Shingle sizes other than the default 3 take the general window code:
+ * a copy is the same fingerprint, the first half of a story is contained
+ * in it, an unrelated story is not, and a rewrite looks less alike with
+ * 8-word shingles than with single words (fewer shingles survive each
+ * changed word; the estimates are samples, so only the ends are compared). */
+static void test_fingerprint_other_shingle_sizes(void **unused)
+{
+    (void)unused;
+    char half[2048];
+    size_t hl = strlen(STORY_A) / 2;
+    memcpy(half, STORY_A, hl);
+    half[hl] = '\0';
+    double rewrite_k1 = 0, rewrite_kmax = 1;
+    for (unsigned k = 1; k <= MINHASH_MAX_SHINGLE; k++) {
+        struct minhash a, a2, h, u, r;
+        struct minhash_set sa = {0}, sh = {0}, scratch = {0};
+        fingerprint_k(k, STORY_A, &a, &sa);
+        fingerprint_k(k, STORY_A, &a2, &scratch);
+        fingerprint_k(k, half, &h, &sh);
+        fingerprint_k(k, STORY_B, &u, &scratch);
+        fingerprint_k(k, STORY_A_REWRITE, &r, &scratch);
+        assert_true(a.body_hash == a2.body_hash && a.nshingles == a2.nshingles);
+        assert_memory_equal(a.bands, a2.bands, sizeof(a.bands));
+        assert_memory_equal(a.sketch, a2.sketch, sizeof(a.sketch));
+        struct minhash_cmp self, part, other, rew;
+        compare(&sa, &a2, &self);
+        compare(&sh, &a, &part);            /* the half against the whole */
+        compare(&sa, &u, &other);
+        compare(&sa, &r, &rew);
+        print_message("k=%u: %u shingles, self J=%.2f, half C=%.2f, unrelated J=%.2f, "
+                      "rewrite J=%.2f\n", k, a.nshingles, self.jaccard, part.contain,
+                      other.jaccard, rew.jaccard);
+        assert_true(self.jaccard == 1.0);
+        assert_true(part.contain >= 0.85);
+        assert_true(other.jaccard <= 0.1);
+        if (k == 1)
+            rewrite_k1 = rew.jaccard;
+        if (k == MINHASH_MAX_SHINGLE)
+            rewrite_kmax = rew.jaccard;
+        minhash_set_free(&sa);
+        minhash_set_free(&sh);
+        minhash_set_free(&scratch);
+    }
+    assert_true(rewrite_k1 > rewrite_kmax + 0.1);
+    assert_null(minhash_ctx_new(0));
+    assert_null(minhash_ctx_new(MINHASH_MAX_SHINGLE + 1));
+}
+
+/* A digest of everything a fingerprint persists (FNV-1a over the fields,
+ * little-endian). */
+static uint64_t fingerprint_digest(const struct minhash *mh)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+#define MIX(v, bytes)                                                     \
+    for (unsigned b_ = 0; b_ < (bytes); b_++)                             \
+        h = (h ^ (((uint64_t)(v) >> (8 * b_)) & 0xff)) * 0x100000001b3ULL;
+    MIX(mh->body_hash, 8);
+    MIX(mh->ntokens, 4);
+    MIX(mh->nshingles, 4);
+    for (unsigned j = 0; j < MINHASH_BANDS; j++)
+        MIX(mh->bands[j], 4);
+    MIX(mh->shift, 1);
+    for (unsigned j = 0; j < MINHASH_SKETCH_BYTES; j++)
+        MIX(mh->sketch[j], 1);
+#undef MIX
+    return h;
+}
+
+/* Fingerprints are persisted (the changelog, state files) and compared
+ * with new ones after a restart or an upgrade: a change to tokenizing,
+ * shingling, hashing or coding that alters them silently stops old stories
+ * from matching new versions. These digests are those of state format
+ * version 2 (the code of session 4 gives the same); a change that moves
+ * them needs a new state format version (processors/dedupe.c) and new
+ * digests. */
+static void test_fingerprints_are_stable(void **unused)
+{
+    (void)unused;
+    static const struct {
+        const char *name;
+        const char *text;
+        uint64_t digest;
+    } cases[] = {
+        {"STORY_A", NULL, 0xbf7490652c12c085ULL},
+        {"STORY_B", NULL, 0x58b27600878ffea4ULL},
+        {"STORY_A_REWRITE", NULL, 0xb1b0c46a09e73b4bULL},
+        {"accents and quotes",
+         "Zelenskyy met Erdo\xc4\x9f" "an in \xe2\x80\x9cKyiv\xe2\x80\x9d on Monday; "
+         "the ministers\xe2\x80\x99 talks ran late, a spokesman said.", 0x58d0168ecb7ee3eeULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *text = cases[i].text;
+        if (!text)
+            text = i == 0 ? STORY_A : i == 1 ? STORY_B : STORY_A_REWRITE;
+        struct minhash mh;
+        fingerprint(text, &mh);
+        uint64_t d = fingerprint_digest(&mh);
+        if (d != cases[i].digest)
+            fail_msg("%s: fingerprint digest 0x%016llx, persisted state has 0x%016llx",
+                     cases[i].name, (unsigned long long)d, (unsigned long long)cases[i].digest);
+    }
+}
+
 /* A body past MINHASH_SCAN_LIMIT distinct shingles: comparisons by binary
  * search give the same estimates as for short bodies, and a short story
  * against a 30x longer one gives no estimate (chance meetings). */
@@ -1372,6 +1490,8 @@ int main(void)
         cmocka_unit_test(test_fingerprint_folding),
         cmocka_unit_test(test_fingerprint_similarity),
         cmocka_unit_test(test_fingerprint_short_and_empty),
+        cmocka_unit_test(test_fingerprint_other_shingle_sizes),
+        cmocka_unit_test(test_fingerprints_are_stable),
         cmocka_unit_test(test_compare_large_body),
         cmocka_unit_test(test_compare_goal_keeps_every_reachable_pair),
         cmocka_unit_test(test_index_insert_find_evict),
