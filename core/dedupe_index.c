@@ -24,6 +24,7 @@ struct dedupe_index {
     size_t asize;
     size_t ahead;
     uint64_t next_seq;          /* the next entry's seq; seqs start at 1 */
+    size_t next_slot;           /* next_seq % cap, kept as entries go in */
     size_t count;               /* live entries: seqs [next_seq-count, next_seq) */
     uint64_t evictions;
     dedupe_evict_fn on_evict;
@@ -59,6 +60,7 @@ struct dedupe_index *dedupe_index_new(size_t cap, size_t arena_bytes,
     idx->hsize = heads_for(cap);
     idx->asize = arena_bytes;
     idx->next_seq = 1;
+    idx->next_slot = 1 % cap;
     idx->on_evict = on_evict;
     idx->opaque = opaque;
     /* calloc: large blocks come from mmap, so untouched parts cost nothing
@@ -108,9 +110,20 @@ static uint64_t resolve(const struct dedupe_index *idx, uint32_t link)
     return idx->next_seq - d;
 }
 
+/* The ring slot of a live seq (next_seq - count <= seq < next_seq), that is
+ * seq % cap, counted back from the next slot: a lookup walks 16 chains of
+ * up to probe_limit entries with two or three of these per step, and a
+ * 64-bit division for each was most of the walk's time. */
+static inline size_t slot_index(const struct dedupe_index *idx, uint64_t seq)
+{
+    size_t back = (size_t)(idx->next_seq - seq);          /* 1 .. count <= cap */
+    size_t s = idx->next_slot - back;
+    return idx->next_slot >= back ? s : s + idx->cap;
+}
+
 static struct dedupe_entry *slot_of(const struct dedupe_index *idx, uint64_t seq)
 {
-    return &idx->ent[seq % idx->cap];
+    return &idx->ent[slot_index(idx, seq)];
 }
 
 struct dedupe_entry *dedupe_index_get(const struct dedupe_index *idx, uint64_t seq)
@@ -122,10 +135,11 @@ struct dedupe_entry *dedupe_index_get(const struct dedupe_index *idx, uint64_t s
 
 uint64_t dedupe_index_seq_of(const struct dedupe_index *idx, const struct dedupe_entry *e)
 {
-    uint64_t tail = idx->next_seq - idx->count;
+    /* Counted back from the next slot, like slot_index(). */
     size_t slot = (size_t)(e - idx->ent);
-    size_t tslot = (size_t)(tail % idx->cap);
-    return tail + (slot + idx->cap - tslot) % idx->cap;
+    size_t back = idx->next_slot > slot ? idx->next_slot - slot
+                                        : idx->next_slot + idx->cap - slot;
+    return idx->next_seq - back;
 }
 
 struct dedupe_entry *dedupe_index_root(const struct dedupe_index *idx,
@@ -212,7 +226,7 @@ uint64_t dedupe_index_insert(struct dedupe_index *idx, const struct minhash *mh,
     idx->ahead = off + idlen + cllen;
 
     uint64_t seq = idx->next_seq;
-    size_t slot = (size_t)(seq % idx->cap);
+    size_t slot = idx->next_slot;
     struct dedupe_entry *e = &idx->ent[slot];
     memset(e, 0, sizeof(*e));
     e->event_ms = event_ms;
@@ -247,6 +261,7 @@ uint64_t dedupe_index_insert(struct dedupe_index *idx, const struct minhash *mh,
         *h = (uint32_t)seq;
     }
     idx->next_seq++;
+    idx->next_slot = slot + 1 == idx->cap ? 0 : slot + 1;
     idx->count++;
     return seq;
 }
@@ -304,7 +319,7 @@ static size_t walk_band(const struct dedupe_index *idx, const struct minhash *mh
         prev = seq;
         if (is_candidate(slot_of(idx, seq), j, want))
             meet(out, &n, seq, j, filter);
-        link = idx->next[(seq % idx->cap) * NCHAIN + j];
+        link = idx->next[slot_index(idx, seq) * NCHAIN + j];
     }
     return n;
 }
@@ -336,7 +351,7 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
         prev[j] = UINT64_MAX;
         if (seq[j]) {
             __builtin_prefetch(slot_of(idx, seq[j]));
-            __builtin_prefetch(&idx->next[(seq[j] % idx->cap) * NCHAIN + j]);
+            __builtin_prefetch(&idx->next[slot_index(idx, seq[j]) * NCHAIN + j]);
         }
     }
     unsigned steps = 0;
@@ -350,11 +365,11 @@ size_t dedupe_index_candidates(const struct dedupe_index *idx, const struct minh
             prev[j] = s;
             if (is_candidate(slot_of(idx, s), j, minhash_nibble(mh->check, j)))
                 meet(out, &n, s, j, filter);
-            uint64_t next = resolve(idx, idx->next[(s % idx->cap) * NCHAIN + j]);
+            uint64_t next = resolve(idx, idx->next[slot_index(idx, s) * NCHAIN + j]);
             seq[j] = next;
             if (next && steps + 1 < probe_limit) {
                 __builtin_prefetch(slot_of(idx, next));
-                __builtin_prefetch(&idx->next[(next % idx->cap) * NCHAIN + j]);
+                __builtin_prefetch(&idx->next[slot_index(idx, next) * NCHAIN + j]);
             }
         }
         if (!live)
@@ -389,7 +404,7 @@ uint64_t dedupe_index_find_id(const struct dedupe_index *idx, const char *id, si
         if (e->id_hash == check && e->id_len == len && !(e->flags & DEDUPE_ENTRY_DEAD) &&
             memcmp(idx->arena + e->aoff, id, len) == 0)
             return seq;
-        link = idx->next[(seq % idx->cap) * NCHAIN + ID_CHAIN];
+        link = idx->next[slot_index(idx, seq) * NCHAIN + ID_CHAIN];
     }
     return 0;
 }
