@@ -1228,25 +1228,40 @@ struct gen_item {
 /* Runs the articles of fp (JSON Lines, one per line of truth) through
  * decode, clean and dedupe with the default configuration and scores the
  * pairs. Returns the number of articles. */
-static size_t run_generated(FILE *fp, FILE *truth, double *precision, double *recall)
+/* clean and dedupe from the shipped configuration, with one dedupe option
+ * set when key is not NULL; the settings (freed by the caller after the
+ * chain) and the decode options that go with them. */
+static struct chain *clean_dedupe_chain(const char *key, const char *value,
+                                        struct settings **settings, struct decode_opts *dopts)
 {
     char err[512];
-    /* The shipped configuration (clean's boilerplate lists), dedupe's
-     * defaults. */
     struct conf_file *cf = conf_load("config/wirestream.conf", err, sizeof(err));
     if (!cf)
         fail_msg("conf: %s", err);
     assert_int_equal(conf_override(cf, "pipeline", "processors", "clean, dedupe", err, sizeof(err)),
                      0);
+    if (key)
+        assert_int_equal(conf_override(cf, "processor.dedupe", key, value, err, sizeof(err)), 0);
     struct settings *s = settings_load(cf, err, sizeof(err));
     if (!s)
         fail_msg("settings: %s", err);
     struct chain *ch = chain_new(s, NULL, err, sizeof(err));
     if (!ch)
         fail_msg("chain: %s", err);
-    struct decode_opts dopts = {.format = INPUT_AUTO,
-                                .max_body_size = (size_t)s->input.max_body_size,
-                                .max_message_size = (size_t)s->input.max_message_size};
+    *dopts = (struct decode_opts){.format = INPUT_AUTO,
+                                  .max_body_size = (size_t)s->input.max_body_size,
+                                  .max_message_size = (size_t)s->input.max_message_size};
+    *settings = s;
+    return ch;
+}
+
+static size_t run_generated(FILE *fp, FILE *truth, double *precision, double *recall)
+{
+    /* The shipped configuration (clean's boilerplate lists), dedupe's
+     * defaults. */
+    struct settings *s;
+    struct decode_opts dopts;
+    struct chain *ch = clean_dedupe_chain(NULL, NULL, &s, &dopts);
 
     struct gen_item *it = NULL;
     size_t n = 0, cap = 0, lcap = 0, tcap = 0;
@@ -1331,28 +1346,44 @@ static void test_generated_precision_recall(void **unused)
 /* Full-length articles (1-6 kB bodies, the benchmark's defaults) from the
  * generator itself, when it is built: more and longer stories than the
  * fixture can hold. */
+/* The whole output of gen_corpus with args (skips the test when it is not
+ * built). Read to the end before use: the generator writes its truth file
+ * as it goes, complete only once it has finished. */
+static char *generated_corpus(const char *args, size_t *len)
+{
+    FILE *probe = fopen(GEN_CORPUS, "r");
+    if (!probe) {
+        print_message("%s not built (make %s): skipped\n", GEN_CORPUS, GEN_CORPUS);
+        skip();
+    }
+    fclose(probe);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s %s 2>/dev/null", GEN_CORPUS, args);
+    FILE *gen = popen(cmd, "r");
+    assert_non_null(gen);
+    char *all = NULL;
+    size_t alen = 0;
+    FILE *mem = open_memstream(&all, &alen);
+    assert_non_null(mem);
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof(buf), gen)) > 0)
+        assert_int_equal(fwrite(buf, 1, got, mem), got);
+    assert_int_equal(pclose(gen), 0);
+    fclose(mem);
+    *len = alen;
+    return all;
+}
+
 /* A corpus through clean and dedupe with one dedupe option set; each
  * article's verdict as "status cluster duplicate_of similarity", and
  * dedupe's counters. */
 static char **verdicts_with(const char *corpus, size_t corpus_len, const char *key,
                             const char *value, size_t *count, json_t **stats)
 {
-    char err[512];
-    struct conf_file *cf = conf_load("config/wirestream.conf", err, sizeof(err));
-    if (!cf)
-        fail_msg("conf: %s", err);
-    assert_int_equal(conf_override(cf, "pipeline", "processors", "clean, dedupe", err, sizeof(err)),
-                     0);
-    assert_int_equal(conf_override(cf, "processor.dedupe", key, value, err, sizeof(err)), 0);
-    struct settings *s = settings_load(cf, err, sizeof(err));
-    if (!s)
-        fail_msg("settings: %s", err);
-    struct chain *ch = chain_new(s, NULL, err, sizeof(err));
-    if (!ch)
-        fail_msg("chain: %s", err);
-    struct decode_opts dopts = {.format = INPUT_AUTO,
-                                .max_body_size = (size_t)s->input.max_body_size,
-                                .max_message_size = (size_t)s->input.max_message_size};
+    struct settings *s;
+    struct decode_opts dopts;
+    struct chain *ch = clean_dedupe_chain(key, value, &s, &dopts);
     FILE *fp = fmemopen((void *)corpus, corpus_len, "r");
     assert_non_null(fp);
     char **v = NULL, *line = NULL;
@@ -1400,24 +1431,8 @@ static char **verdicts_with(const char *corpus, size_t corpus_len, const char *k
 static void test_skip_strangers_changes_no_verdict(void **unused)
 {
     (void)unused;
-    FILE *probe = fopen(GEN_CORPUS, "r");
-    if (!probe) {
-        print_message("%s not built (make %s): skipped\n", GEN_CORPUS, GEN_CORPUS);
-        skip();
-    }
-    fclose(probe);
-    FILE *gen = popen(GEN_CORPUS " -s 3 -n 6000 2>/dev/null", "r");
-    assert_non_null(gen);
-    char *corpus = NULL;
-    size_t corpus_len = 0;
-    FILE *mem = open_memstream(&corpus, &corpus_len);
-    assert_non_null(mem);
-    char buf[65536];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof(buf), gen)) > 0)
-        assert_int_equal(fwrite(buf, 1, got, mem), got);
-    assert_int_equal(pclose(gen), 0);
-    fclose(mem);
+    size_t corpus_len;
+    char *corpus = generated_corpus("-s 3 -n 6000", &corpus_len);
     size_t n_on, n_off;
     json_t *on_stats, *off_stats;
     char **on = verdicts_with(corpus, corpus_len, "skip_strangers", "true", &n_on, &on_stats);
@@ -1448,27 +1463,9 @@ static void test_skip_strangers_changes_no_verdict(void **unused)
 static void test_generated_large(void **unused)
 {
     (void)unused;
-    FILE *probe = fopen(GEN_CORPUS, "r");
-    if (!probe) {
-        print_message("%s not built (make %s): skipped\n", GEN_CORPUS, GEN_CORPUS);
-        skip();
-    }
-    fclose(probe);
     const char *truth_path = "build/tests/dedupe_gen_truth.tsv";
-    FILE *fp = popen(GEN_CORPUS " -s 3 -n 6000 --truth build/tests/dedupe_gen_truth.tsv 2>/dev/null", "r");
-    assert_non_null(fp);
-    /* The truth file is complete once the generator has finished: read all
-     * articles first. */
-    char *all = NULL;
-    size_t alen = 0;
-    FILE *mem = open_memstream(&all, &alen);
-    assert_non_null(mem);
-    char buf[65536];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
-        assert_int_equal(fwrite(buf, 1, got, mem), got);
-    assert_int_equal(pclose(fp), 0);
-    fclose(mem);
+    size_t alen;
+    char *all = generated_corpus("-s 3 -n 6000 --truth build/tests/dedupe_gen_truth.tsv", &alen);
     FILE *articles = fmemopen(all, alen, "r");
     FILE *truth = fopen(truth_path, "r");
     assert_non_null(articles);
