@@ -249,6 +249,16 @@ static inline uint64_t shingle_hash(const uint64_t *window, unsigned k, unsigned
     return h;
 }
 
+/* A body shorter than one shingle is one shingle of what there is: its n
+ * token hashes (n < the shingle size) in order. */
+static uint64_t short_body_key(const uint64_t *w, unsigned n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (unsigned j = 0; j < n; j++)
+        h = (h ^ w[j]) * 0x100000001b3ULL;
+    return h;
+}
+
 /* One pass over the tokens; returns the number of shingles skipped because
  * they held only stop words. */
 static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens *toks,
@@ -280,13 +290,8 @@ static uint32_t hash_shingles(const struct minhash_ctx *ctx, const struct tokens
         }
         bins_add(b, shingle_hash(window, k, pos));
     }
-    /* A body shorter than one shingle is one shingle of what there is. */
-    if (kept > 0 && kept < k) {
-        uint64_t h = 0x9e3779b97f4a7c15ULL;
-        for (unsigned j = 0; j < kept; j++)
-            h = (h ^ window[j]) * 0x100000001b3ULL;
-        bins_add(b, h);
-    }
+    if (kept > 0 && kept < k)
+        bins_add(b, short_body_key(window, kept));
     return skipped;
 }
 
@@ -316,13 +321,9 @@ static uint32_t hash_shingles3(const struct minhash_ctx *ctx, const struct token
         w0 = w1;
         w1 = w2;
     }
-    /* A body shorter than one shingle: as hash_shingles(). */
     if (kept > 0 && kept < 3) {
-        uint64_t h = 0x9e3779b97f4a7c15ULL;
-        if (kept == 2)
-            h = (h ^ w0) * 0x100000001b3ULL;
-        h = (h ^ w1) * 0x100000001b3ULL;
-        bins_add(b, h);
+        const uint64_t first[2] = {w0, w1};       /* the kept tokens end at w1 */
+        bins_add(b, short_body_key(first + 2 - kept, kept));
     }
     return skipped;
 }
@@ -460,21 +461,6 @@ static void sketch_encode(const uint16_t *w, unsigned k, uint8_t *out)
         out[i] = (uint8_t)(b.w[i >> 3] >> ((i & 7) * 8));
 }
 
-/* 8 bytes as a little-endian word, whatever the host's order. */
-static inline uint64_t load_le64(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t x;
-    memcpy(&x, p, sizeof(x));
-    return x;
-#else
-    uint64_t x = 0;
-    for (unsigned b = 0; b < 8; b++)
-        x |= (uint64_t)p[b] << (b * 8);
-    return x;
-#endif
-}
-
 unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH])
 {
     /* The stream is little-endian bit order. Called for every candidate of
@@ -488,7 +474,7 @@ unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]
     memcpy(bytes, sketch, MINHASH_SKETCH_BYTES);
     memset(bytes + MINHASH_SKETCH_BYTES, 0, 16);
     const unsigned cap = MINHASH_SKETCH_BYTES * 8;
-    uint64_t w = load_le64(bytes);
+    uint64_t w = minhash_load_le64(bytes);
     unsigned n = (unsigned)(w & 0x7f), r = (unsigned)((w >> 7) & 0xf);
     uint32_t mask = (1u << r) - 1;
     unsigned pos = HDR_BITS;
@@ -498,13 +484,13 @@ unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]
     for (unsigned i = 0; i < n; i++) {
         if (pos >= cap)
             return i;
-        w = load_le64(bytes + (pos >> 3)) >> (pos & 7);    /* >= 57 good bits */
+        w = minhash_load_le64(bytes + (pos >> 3)) >> (pos & 7);    /* >= 57 good bits */
         unsigned q = (unsigned)__builtin_ctzll(~w | (1ULL << 57));
         if (__builtin_expect(q + 1 + r > 57, 0)) {
             /* A long run: count it word by word. */
             q = 0;
             for (;;) {
-                uint64_t x = load_le64(bytes + ((pos + q) >> 3)) >> ((pos + q) & 7);
+                uint64_t x = minhash_load_le64(bytes + ((pos + q) >> 3)) >> ((pos + q) & 7);
                 unsigned ones = (unsigned)__builtin_ctzll(~x | (1ULL << 57));
                 q += ones;
                 if (ones < 57 || pos + q >= cap)
@@ -515,7 +501,7 @@ unsigned minhash_sketch_decode(const uint8_t *sketch, uint16_t v[MINHASH_SKETCH]
             pos += q + 1;
             if (pos + r > cap)
                 return i;
-            w = load_le64(bytes + (pos >> 3)) >> (pos & 7);
+            w = minhash_load_le64(bytes + (pos >> 3)) >> (pos & 7);
             prev += (q << r) | (uint32_t)(w & mask);
         } else {
             pos += q + 1;

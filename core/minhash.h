@@ -38,6 +38,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "text.h"
 
@@ -157,17 +158,28 @@ static inline unsigned minhash_nibble(const uint8_t *check, unsigned j)
     return (check[j >> 1] >> ((j & 1) * 4)) & 0xf;
 }
 
+/* 8 bytes as a little-endian word, whatever the host's order. */
+static inline uint64_t minhash_load_le64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x;
+    memcpy(&x, p, sizeof(x));
+    return x;
+#else
+    uint64_t x = 0;
+    for (unsigned b = 0; b < 8; b++)
+        x |= (uint64_t)p[b] << (b * 8);
+    return x;
+#endif
+}
+
 /* How many of the MINHASH_BANDS check residues of two fingerprints agree:
  * every shared band key, plus about one in 16 of the others by chance. */
 static inline unsigned minhash_check_agreement(const uint8_t *a, const uint8_t *b)
 {
     _Static_assert(MINHASH_CHECK_BYTES == 8, "one 64-bit word of residues");
-    uint64_t x = 0, y = 0;
-    for (unsigned i = 0; i < MINHASH_CHECK_BYTES; i++) {
-        x |= (uint64_t)a[i] << (8 * i);
-        y |= (uint64_t)b[i] << (8 * i);
-    }
-    uint64_t d = x ^ y;           /* a nibble is 0 where the residues agree */
+    /* A nibble of d is 0 where the residues agree. */
+    uint64_t d = minhash_load_le64(a) ^ minhash_load_le64(b);
     d |= d >> 1;
     d |= d >> 2;
     return MINHASH_BANDS - (unsigned)__builtin_popcountll(d & 0x1111111111111111ULL);

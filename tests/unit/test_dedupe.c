@@ -410,6 +410,9 @@ static void test_fingerprints_are_stable(void **unused)
         {"accents and quotes",
          "Zelenskyy met Erdo\xc4\x9f" "an in \xe2\x80\x9cKyiv\xe2\x80\x9d on Monday; "
          "the ministers\xe2\x80\x99 talks ran late, a spokesman said.", 0x58d0168ecb7ee3eeULL},
+        /* Bodies shorter than one shingle. */
+        {"one word", "Kyiv", 0x7b7a4e12e7888f5fULL},
+        {"two words", "Kyiv talks", 0x289c9abea7b3bd12ULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *text = cases[i].text;
